@@ -1,0 +1,40 @@
+"""Athena (Trino) SQL -> DuckDB SQL, with sqlglot plus the fixes sqlglot does not make.
+
+Pinned differences (tests in tests/integration/test_dialect.py):
+- `TRY(json_parse(x))`: Trino gives NULL for text that is not JSON; DuckDB's TRY does not
+  catch JSON parse errors, so it is rewritten to `CASE WHEN json_valid(x) THEN json(x) END`.
+- Integer division: Trino's bigint / bigint truncates, DuckDB's gives a double. Not
+  rewritten (the operand types are unknown here): write `floor(CAST(a AS double) / b)`.
+- `date_diff('day', a, b)`: Trino counts whole elapsed days, DuckDB counts day boundaries.
+- `json_extract_scalar` on an object: Trino gives NULL, DuckDB gives the object's JSON text.
+- `TRY(1/0)`: Trino gives NULL, DuckDB gives inf (division by zero is not an error there).
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from domain.errors import QueryError
+
+
+def _json_parse_safely(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Try) and isinstance(node.this, exp.ParseJSON):
+        text = node.this.this
+        valid = exp.Anonymous(this="json_valid", expressions=[text.copy()])
+        return exp.Case(ifs=[exp.If(this=valid, true=node.this.copy())])
+    return node
+
+
+def athena_to_duckdb(sql: str, *, sql_name: str) -> str:
+    try:
+        statements = sqlglot.parse(sql, read="athena")
+    except ParseError as exc:
+        raise QueryError(f"SQL does not parse as Athena/Trino SQL: {exc}", sql_name=sql_name) from exc
+    if len(statements) != 1 or statements[0] is None:
+        raise QueryError(f"expected exactly one SELECT statement, found {len(statements)}", sql_name=sql_name)
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise QueryError(f"expected a SELECT statement, found {tree.key.upper()}", sql_name=sql_name)
+    return tree.transform(_json_parse_safely).sql(dialect="duckdb")

@@ -1,0 +1,122 @@
+"""A DuckDB database file as the Catalog: one view per table, over its Parquet location.
+
+`batchml query` opens this file read-only, so users query tables by name, as in Athena.
+Connections are short-lived: DuckDB lets only one process write a database file at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from adapters.local.paths import resolve_key
+from domain.identifiers import check_identifier
+from domain.ports.catalog import Catalog
+
+CATALOG_FILE = "catalog.duckdb"
+
+
+class DuckDBCatalog(Catalog):
+    def __init__(self, root: Path, attempts: int = 20) -> None:
+        self.root = root
+        self.path = root / CATALOG_FILE
+        self.attempts = attempts
+
+    def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for attempt in range(self.attempts):
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException:
+                # Another process (a `batchml query`, say) has the file open; it lets go soon.
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _init(self, conn: duckdb.DuckDBPyConnection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS batchml_tables (name VARCHAR PRIMARY KEY, location VARCHAR, "
+            "schema_json VARCHAR, updated_at DOUBLE)"
+        )
+
+    def _glob(self, location: str) -> str:
+        return str(resolve_key(self.root, location) / "**" / "*.parquet").replace("'", "''")
+
+    @staticmethod
+    def _empty_select(conn: duckdb.DuckDBPyConnection, schema: pa.Schema) -> str:
+        conn.register("__schema", schema.empty_table())
+        described = conn.execute("DESCRIBE __schema").fetchall()
+        conn.unregister("__schema")
+        columns = ", ".join(f'CAST(NULL AS {row[1]}) AS "{row[0]}"' for row in described)
+        return f"SELECT {columns} WHERE false"
+
+    def _record(self, conn: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema, location: str) -> None:
+        fields = [{"name": f.name, "type": str(f.type)} for f in schema]
+        conn.execute(
+            "INSERT OR REPLACE INTO batchml_tables VALUES (?, ?, ?, ?)",
+            [name, location, json.dumps(fields), time.time()],
+        )
+
+    def ensure_table(self, name: str, schema: pa.Schema, location: str) -> bool:
+        check_identifier(name, "table name")
+        with self._connect() as conn:
+            self._init(conn)
+            if conn.execute("SELECT 1 FROM batchml_tables WHERE name = ?", [name]).fetchone():
+                return False
+            conn.execute("BEGIN")
+            conn.execute(f'CREATE OR REPLACE VIEW "{name}" AS {self._empty_select(conn, schema)}')
+            self._record(conn, name, schema, location)
+            conn.execute("COMMIT")
+            return True
+
+    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
+        check_identifier(name, "table name")
+        with self._connect() as conn:
+            self._init(conn)
+            conn.execute("BEGIN")  # the view and its record change together, or not at all
+            conn.execute(
+                f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM '
+                f"read_parquet('{self._glob(location)}', hive_partitioning = false)"
+            )
+            self._record(conn, name, schema, location)
+            conn.execute("COMMIT")
+
+    def location(self, name: str) -> str | None:
+        if not self.path.exists():
+            return None
+        with self._connect(read_only=True) as conn:
+            try:
+                row = conn.execute("SELECT location FROM batchml_tables WHERE name = ?", [name]).fetchone()
+            except duckdb.CatalogException:
+                return None
+        return str(row[0]) if row else None
+
+    def drop(self, name: str) -> None:
+        check_identifier(name, "table name")
+        with self._connect() as conn:
+            self._init(conn)
+            conn.execute(f'DROP VIEW IF EXISTS "{name}"')
+            conn.execute("DELETE FROM batchml_tables WHERE name = ?", [name])
+
+    def tables(self) -> list[tuple[str, str]]:
+        """(name, location) of every table, for `batchml query` to list."""
+        if not self.path.exists():
+            return []
+        with self._connect(read_only=True) as conn:
+            try:
+                rows = conn.execute("SELECT name, location FROM batchml_tables").fetchall()
+                return [(str(r[0]), str(r[1])) for r in rows]
+            except duckdb.CatalogException:
+                return []
+
+    def query(self, sql: str) -> pa.Table:
+        """A user's SQL over the catalog's tables, read-only (used by `batchml query`)."""
+        if not self.path.exists():
+            raise FileNotFoundError(f"no catalog at {self.path}: run a pipeline first")
+        with self._connect(read_only=True) as conn:
+            return conn.sql(sql).to_arrow_table()

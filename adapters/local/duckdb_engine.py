@@ -1,0 +1,183 @@
+"""DuckDB as the SqlEngine: Athena-dialect SELECTs transpiled and run over local Parquet."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adapters.local.dialect import athena_to_duckdb
+from adapters.local.paths import resolve_key
+from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
+from domain.errors import DataQualityError, QueryError
+from domain.ports.sql_engine import IngestStats, QueryStats, SqlEngine, TableRef
+from domain.spec import PLACEHOLDER
+from domain.sql import strip_statement
+
+SOURCE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_files(source: str) -> list[Path]:
+    """A folder (every JSON-lines file in it, recursively), a glob, or one file; sorted.
+
+    In a folder, names starting with '_' or '.' are skipped (markers such as _SUCCESS, as
+    Spark and Hadoop write them).
+    """
+    path = Path(source)
+    if path.is_dir():
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.name.endswith(SOURCE_SUFFIXES) and not p.name.startswith(("_", "."))
+        ]
+    elif any(ch in source for ch in "*?["):
+        found = [Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file()]
+    elif path.is_file():
+        found = [path]
+    else:
+        raise DataQualityError(f"source {source} does not exist")
+    return sorted(found)
+
+
+class DuckDBSqlEngine(SqlEngine):
+    """Every call opens its own in-memory DuckDB connection: stages may run on worker threads,
+    and nothing needs to survive between statements (tables live as Parquet under `root`)."""
+
+    def __init__(self, root: Path, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.root = root
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if self.threads:
+            config["threads"] = self.threads
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        return duckdb.connect(":memory:", config=config)
+
+    def _glob(self, table: TableRef) -> str:
+        return str(resolve_key(self.root, table.location) / "**" / "*.parquet")
+
+    def _prepare(self, conn: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, TableRef], sql_name: str) -> str:
+        """Bind each `{{ name }}` to a view over the table's Parquet files; transpile."""
+        used = set(PLACEHOLDER.findall(sql))
+        unknown = used - set(inputs)
+        if unknown:
+            raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
+        for name in used:
+            table = inputs[name]
+            hive = "true" if table.partitioned_by else "false"
+            conn.execute(
+                f'CREATE TEMP VIEW "__in_{name}" AS SELECT * FROM read_parquet('
+                f"{_quote(self._glob(table))}, hive_partitioning = {hive}, union_by_name = true)"
+            )
+        bound = PLACEHOLDER.sub(lambda m: f'"__in_{m.group(1)}"', strip_statement(sql))
+        return athena_to_duckdb(bound, sql_name=sql_name)
+
+    def _input_bytes(self, sql: str, inputs: Mapping[str, TableRef]) -> int:
+        # What Athena would bill for: the input files' bytes (no column pruning counted).
+        names = set(PLACEHOLDER.findall(sql)) & set(inputs)
+        return sum(os.path.getsize(p) for n in names for p in glob.glob(self._glob(inputs[n]), recursive=True))
+
+    def _run(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return conn.execute(sql)
+        except duckdb.IOException as exc:
+            raise QueryError(f"DuckDB I/O error: {exc}", sql_name=sql_name, transient=True) from exc
+        except duckdb.Error as exc:
+            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
+
+    # -- SqlEngine ---------------------------------------------------------------------------
+    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
+        started = time.perf_counter()
+        files = source_files(source)
+        final = resolve_key(self.root, target.location)
+        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        staging_dir.mkdir(parents=True)
+        lines = size = 0
+        with pq.ParquetWriter(staging_dir / "part-00000.parquet", RAW_SCHEMA, compression="snappy") as writer:
+            for path in files:
+                size += path.stat().st_size
+                with path.open("rb") as stream:
+                    for batch in iter_line_batches(stream, str(path)):
+                        writer.write_batch(batch)
+                        lines += batch.num_rows
+        self._replace(staging_dir, final)
+        return IngestStats(files=len(files), lines=lines, bytes_read=size, seconds=time.perf_counter() - started)
+
+    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+        started = time.perf_counter()
+        final = resolve_key(self.root, target.location)
+        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        staging_dir.mkdir(parents=True)
+        try:
+            with self._connect() as conn:
+                select = self._prepare(conn, sql, inputs, sql_name)
+                if target.partitioned_by:
+                    copy = (
+                        f"COPY ({select}) TO {_quote(str(staging_dir))} (FORMAT PARQUET, COMPRESSION SNAPPY, "
+                        f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"
+                    )
+                else:
+                    out = staging_dir / "part-00000.parquet"
+                    copy = f"COPY ({select}) TO {_quote(str(out))} (FORMAT PARQUET, COMPRESSION SNAPPY)"
+                result = self._run(conn, copy, sql_name).fetchone()
+        except BaseException:
+            shutil.rmtree(staging_dir, ignore_errors=True)
+            raise
+        self._replace(staging_dir, final)
+        rows = int(result[0]) if result else None
+        return QueryStats(
+            rows=rows, bytes_scanned=self._input_bytes(sql, inputs), seconds=time.perf_counter() - started
+        )
+
+    @staticmethod
+    def _replace(new: Path, final: Path) -> None:
+        """Swap the freshly written folder in: readers see the old table or the new one."""
+        if final.exists():
+            retired = final.with_name(final.name + f".old-{uuid.uuid4().hex[:8]}")
+            final.rename(retired)
+            new.rename(final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            new.rename(final)
+
+    def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
+        with self._connect() as conn:
+            select = self._prepare(conn, sql, inputs, sql_name)
+            return self._arrow(conn, select, sql_name)
+
+    def _arrow(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> pa.Table:
+        try:
+            return conn.sql(sql).to_arrow_table()
+        except duckdb.IOException as exc:
+            raise QueryError(f"DuckDB I/O error: {exc}", sql_name=sql_name, transient=True) from exc
+        except duckdb.Error as exc:
+            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
+
+    def sample(
+        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+    ) -> pa.Table:
+        with self._connect() as conn:
+            select = self._prepare(conn, sql, inputs, sql_name)
+            # Ordering by a seeded hash of the key gives the same sample on every run and
+            # every thread count (DuckDB's reservoir sampling is only repeatable single-threaded).
+            sampled = (
+                f"SELECT * FROM ({select}) AS population "
+                f"ORDER BY hash(CAST({key} AS VARCHAR) || {_quote(str(seed))}), {key} LIMIT {int(rows)}"
+            )
+            return self._arrow(conn, sampled, sql_name)

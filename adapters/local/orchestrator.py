@@ -1,0 +1,221 @@
+"""The local orchestrator: walks the domain's stage graph the way Step Functions would.
+
+Per stage: retries with the graph's attempts, interval, backoff rate and jitter; a timeout;
+on a final failure, the failure route (record the error and the stage, then stop). The map
+stage runs one task per manifest batch with at most `max_concurrency` at once, each batch
+with its own retries, and skips batches a previous attempt of the run completed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
+
+from domain.context import RunContext
+from domain.errors import StageError, TaskFailedError
+from domain.graph import Stage, StageGraph, StageKind
+from domain.pipeline import planned_batches, run_function_stage
+from domain.ports.task_runner import TaskRunner, TaskSpec
+from domain.retry import backoff_delay, is_retryable
+from domain.run_lifecycle import fail_run, record_stage, succeed_run, task_stage_report
+from domain.run_state import RunState, StageRecord
+from domain.spec import RetrySpec
+
+T = TypeVar("T")
+
+
+class BatchFailed(Exception):
+    def __init__(self, batch: int, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.batch = batch
+        self.error = error
+
+
+class LocalOrchestrator:
+    def __init__(
+        self,
+        ctx: RunContext,
+        graph: StageGraph,
+        runner: TaskRunner,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        heartbeat_seconds: float = 30.0,
+    ) -> None:
+        self.ctx, self.graph, self.runner = ctx, graph, runner
+        self.sleep, self.clock = sleep, clock
+        self.rng = rng or random.Random()
+        self.heartbeat_seconds = heartbeat_seconds
+        self.events = ctx.ports.events
+
+    # -- the run ------------------------------------------------------------------------------
+    def execute(self, state: RunState) -> RunState:
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        beat.start()
+        try:
+            for stage in self.graph.stages:
+                if state.stage_done(stage.name):
+                    self.events.emit("stage_skipped", stage=stage.name, reason="completed earlier in this run")
+                    continue
+                if not self._execute_stage(stage, state):
+                    return state
+            succeed_run(self.ctx, state, self.clock())
+            return state
+        finally:
+            stop.set()
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_seconds):
+            self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
+
+    def _execute_stage(self, stage: Stage, state: RunState) -> bool:
+        started = time.perf_counter()
+        attempts = [0]
+        self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
+        record_stage(self.ctx, state, stage.name, StageRecord(status="RUNNING"))
+        try:
+            report = self._dispatch(stage, attempts)
+        except Exception as exc:
+            batch = exc.batch if isinstance(exc, BatchFailed) else None
+            error = exc.error if isinstance(exc, BatchFailed) else exc
+            seconds = time.perf_counter() - started
+            record_stage(self.ctx, state, stage.name, StageRecord("FAILED", attempts[0], round(seconds, 3)))
+            self.events.emit(
+                "stage_failed",
+                stage=stage.name,
+                batch=batch,
+                error=str(error),
+                error_type=type(error).__name__,
+                seconds=round(seconds, 3),
+            )
+            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch)
+            return False
+        seconds = time.perf_counter() - started
+        record_stage(self.ctx, state, stage.name, StageRecord("SUCCEEDED", attempts[0], round(seconds, 3), report))
+        self.events.emit(
+            "stage_succeeded", stage=stage.name, seconds=round(seconds, 3), attempts=attempts[0], **_loggable(report)
+        )
+        return True
+
+    def _dispatch(self, stage: Stage, attempts: list[int]) -> dict[str, Any]:
+        if stage.kind is StageKind.FUNCTION:
+            return self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._function(stage))
+        if stage.kind is StageKind.TASK:
+            self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._task(stage, None, attempts[0]))
+            return task_stage_report(self.ctx, stage.name)
+        self._map(stage, attempts)
+        return task_stage_report(self.ctx, stage.name)
+
+    # -- retries -------------------------------------------------------------------------------
+    def _with_retries(
+        self, stage: str, policy: RetrySpec, attempts: list[int], batch: int | None, call: Callable[[], T]
+    ) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            attempts[0] = max(attempts[0], attempt)
+            try:
+                return call()
+            except Exception as exc:
+                if attempt >= policy.max_attempts or not is_retryable(exc):
+                    raise
+                delay = backoff_delay(policy, attempt, self.rng)
+                self.events.emit(
+                    "retry",
+                    stage=stage,
+                    batch=batch,
+                    attempt=attempt,
+                    next_attempt=attempt + 1,
+                    delay_seconds=round(delay, 3),
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                )
+                self.sleep(delay)
+
+    # -- the three kinds of stage ----------------------------------------------------------------
+    def _function(self, stage: Stage) -> dict[str, Any]:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stage-{stage.name}")
+        future = pool.submit(run_function_stage, self.ctx, stage.name)
+        try:
+            return future.result(timeout=stage.timeout_seconds)
+        except FutureTimeout:
+            # A thread cannot be killed: a timed-out stage is final, never retried alongside itself.
+            raise StageError(stage.name, f"timed out after {stage.timeout_seconds}s") from None
+        finally:
+            pool.shutdown(wait=False)
+
+    def _task(self, stage: Stage, batch: int | None, attempt: int) -> None:
+        task = TaskSpec(
+            role="train" if stage.kind is StageKind.TASK else "predict",
+            run_id=self.ctx.run_id,
+            batch=batch,
+            attempt=attempt,
+        )
+        outcome = self.runner.run(task, stage.timeout_seconds)
+        if not outcome.succeeded:
+            raise TaskFailedError(
+                task.task_id, outcome.reason, exit_code=outcome.exit_code, transient=not outcome.permanent
+            )
+
+    def _map(self, stage: Stage, attempts: list[int]) -> None:
+        batches = planned_batches(self.ctx)
+        done = self.ctx.ports.run_store.batch_marks(self.ctx.run_id)
+        pending = [b for b in batches if b not in done]
+        self.events.emit(
+            "map_started",
+            stage=stage.name,
+            batches=len(batches),
+            pending=len(pending),
+            skipped=len(batches) - len(pending),
+            max_concurrency=self.graph.max_concurrency,
+        )
+        abort = threading.Event()
+
+        def one(batch: int) -> None:
+            if abort.is_set():
+                return
+            batch_attempts = [0]
+            started = time.perf_counter()
+            self.events.emit("batch_started", stage=stage.name, batch=batch)
+            try:
+                self._with_retries(
+                    stage.name, stage.retry, batch_attempts, batch, lambda: self._task(stage, batch, batch_attempts[0])
+                )
+            except Exception as exc:
+                self.events.emit(
+                    "batch_failed", stage=stage.name, batch=batch, attempt=batch_attempts[0], error=str(exc)
+                )
+                raise BatchFailed(batch, exc) from exc
+            finally:
+                attempts[0] = max(attempts[0], batch_attempts[0])
+            self.events.emit(
+                "batch_succeeded",
+                stage=stage.name,
+                batch=batch,
+                attempts=batch_attempts[0],
+                seconds=round(time.perf_counter() - started, 3),
+            )
+
+        with ThreadPoolExecutor(max_workers=self.graph.max_concurrency, thread_name_prefix="batch") as pool:
+            futures: list[Future[None]] = [pool.submit(one, b) for b in pending]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in finished if f.exception() is not None]
+            if failed:
+                abort.set()  # like a Map state failing: start no further batches
+                for future in futures:
+                    future.cancel()
+                error = failed[0].exception()
+                assert error is not None
+                raise error
+
+
+def _loggable(report: dict[str, Any]) -> dict[str, Any]:
+    """Scalars only in the event line; lists and maps stay in run.json."""
+    return {k: v for k, v in report.items() if isinstance(v, (int, float, str, bool)) and k not in ("stage",)}

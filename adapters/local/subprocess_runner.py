@@ -1,0 +1,65 @@
+"""OS processes as the TaskRunner: the local stand-in for a Fargate task."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+
+from domain.ports.task_runner import TASK_ERROR_MARK, TaskOutcome, TaskRunner, TaskSpec
+
+
+def failure_reason(output: str, exit_code: int | None) -> str:
+    """The task's own last error line if it printed one, else the last lines of its output."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(TASK_ERROR_MARK):
+            try:
+                return str(json.loads(line[len(TASK_ERROR_MARK) :])["error"])
+            except (ValueError, KeyError, TypeError):
+                return line[len(TASK_ERROR_MARK) :].strip()
+    tail = " | ".join(lines[-3:]) if lines else "no output"
+    return f"exit code {exit_code}: {tail}"
+
+
+class SubprocessTaskRunner(TaskRunner):
+    """Runs `command + task.arguments()` as a child process in its own process group, so a
+    timeout kills the task and anything it started."""
+
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        self.command = list(command)
+        self.env = dict(env or {})
+
+    def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
+        started = time.perf_counter()
+        env = {**os.environ, **self.env, **task.env}
+        with tempfile.TemporaryFile(mode="w+b") as output:
+            try:
+                process = subprocess.Popen(
+                    [*self.command, *task.arguments()],
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                return TaskOutcome(task.task_id, False, None, f"could not start: {exc}", 0.0)
+            try:
+                code = process.wait(timeout=timeout_seconds)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                seconds = time.perf_counter() - started
+                return TaskOutcome(task.task_id, False, None, f"timed out after {timeout_seconds:g}s", seconds)
+            output.seek(0)
+            text = output.read()[-65536:].decode("utf-8", errors="replace")
+        seconds = time.perf_counter() - started
+        if code == 0:
+            return TaskOutcome(task.task_id, True, 0, "", seconds)
+        if code < 0:
+            return TaskOutcome(task.task_id, False, code, f"killed by signal {-code}", seconds)
+        return TaskOutcome(task.task_id, False, code, failure_reason(text, code), seconds)

@@ -1,0 +1,96 @@
+"""Where everything lives, as keys relative to the output root.
+
+The same layout under a local folder and an S3 prefix. A batch's output key is a pure
+function of (run, batch): a retried task overwrites its own file, never adds a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.ports.sql_engine import TableRef
+
+BATCH_DIGITS = 5
+
+
+def batch_label(batch: int) -> str:
+    return f"{batch:0{BATCH_DIGITS}d}"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    run_id: str
+    table: str
+
+    @property
+    def run_prefix(self) -> str:
+        return f"runs/{self.run_id}/"
+
+    def _ref(self, part: str, partitioned_by: str | None = None) -> TableRef:
+        # Catalog names carry the run id so concurrent runs' intermediate tables never collide.
+        name = f"{self.table}_{part}_{self.run_id.replace('-', '_')}"
+        return TableRef(name=name, location=f"{self.run_prefix}{part}/", partitioned_by=partitioned_by)
+
+    @property
+    def raw(self) -> TableRef:
+        return self._ref("raw")
+
+    @property
+    def staging(self) -> TableRef:
+        return self._ref("staging")
+
+    @property
+    def rejects(self) -> TableRef:
+        return self._ref("rejects")
+
+    @property
+    def features(self) -> TableRef:
+        return self._ref("features")
+
+    @property
+    def scoring(self) -> TableRef:
+        return self._ref("scoring", partitioned_by="batch")
+
+    @property
+    def predictions(self) -> TableRef:
+        return self._ref("predictions", partitioned_by="batch")
+
+    def scoring_batch_prefix(self, batch: int) -> str:
+        return f"{self.run_prefix}scoring/batch={batch_label(batch)}/"
+
+    def prediction_key(self, batch: int) -> str:
+        return f"{self.run_prefix}predictions/batch={batch_label(batch)}/part.parquet"
+
+    @property
+    def model_key(self) -> str:
+        return f"{self.run_prefix}model/model.joblib"
+
+    @property
+    def model_card_key(self) -> str:
+        return f"{self.run_prefix}model/model_card.json"
+
+    @property
+    def manifest_key(self) -> str:
+        return f"{self.run_prefix}batches/manifest.json"
+
+    @property
+    def results(self) -> TableRef:
+        return TableRef(name=self.table, location=results_location(self.table, self.run_id))
+
+    @property
+    def intermediate_prefixes(self) -> list[str]:
+        """Removed by cleanup once results are published. Model, manifest, rejects, run state
+        and events stay: they explain the published results."""
+        return [f"{self.run_prefix}{part}/" for part in ("raw", "staging", "features", "scoring", "predictions")]
+
+
+def results_prefix(table: str) -> str:
+    return f"results/{table}/"
+
+
+def results_location(table: str, run_id: str) -> str:
+    return f"{results_prefix(table)}run_id={run_id}/"
+
+
+def published_history_key(table: str) -> str:
+    return f"{results_prefix(table)}_published.json"

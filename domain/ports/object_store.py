@@ -1,0 +1,50 @@
+"""ObjectStore: keys and bytes under the output root (a local folder, or an S3 prefix)."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class ObjectStore(abc.ABC):
+    """Keys are relative, '/'-separated paths under the store's root; they never start with
+    '/' nor contain '..' (adapters refuse such keys, so nothing can escape the root).
+    """
+
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Write `data` at `key`, replacing any object there. Atomic: a reader sees the old
+        object or the new one, never a part."""
+
+    @abc.abstractmethod
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Write `data` only if nothing is at `key`. True if written. Used for locks."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The object's bytes; KeyError if there is none."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with `prefix`, sorted by key."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object; no error if it is absent."""
+
+    @abc.abstractmethod
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under `prefix` (which must end with '/'); returns how many."""
+
+    @abc.abstractmethod
+    def uri(self, key: str) -> str:
+        """Where a user finds `key` (a local path or an s3:// URI), for messages."""

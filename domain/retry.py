@@ -1,0 +1,35 @@
+"""Retry arithmetic shared by the local orchestrator and the Step Functions compiler."""
+
+from __future__ import annotations
+
+import random
+
+from domain.errors import BatchmlError, DataQualityError, SchemaMismatchError, SpecError, VerificationError
+from domain.spec import RetrySpec
+
+# Errors that a retry cannot fix: bad spec, bad data, failed verification.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    SpecError,
+    DataQualityError,
+    SchemaMismatchError,
+    VerificationError,
+)
+
+
+def backoff_delay(policy: RetrySpec, retry_number: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number `retry_number` (1 = first retry).
+
+    Same formula as Step Functions: interval * backoff_rate^(n-1), capped at max_delay, and
+    with FULL jitter a uniform draw between 0 and that value.
+    """
+    base = min(policy.interval_seconds * policy.backoff_rate ** (retry_number - 1), policy.max_delay_seconds)
+    if policy.jitter == "full":
+        return (rng or random.Random()).uniform(0.0, base)
+    return base
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, PERMANENT_ERRORS):
+        return False
+    # A BatchmlError that declares itself not transient (e.g. a SQL syntax error) is final.
+    return not (isinstance(error, BatchmlError) and getattr(error, "transient", None) is False)

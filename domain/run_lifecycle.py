@@ -1,0 +1,83 @@
+"""Starting, resuming and ending a run: the lock, the persisted state and the failure route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.context import RunContext
+from domain.errors import RunLockedError, SpecError
+from domain.run_state import Failure, RunState, StageRecord
+from domain.services.batching import load_manifest
+from domain.services.training import load_card
+
+LOCK_STALE_AFTER_SECONDS = 300.0
+
+
+def _resumable(ctx: RunContext, state: RunState | None, resume: bool) -> None:
+    if resume and state is None:
+        raise SpecError(f"there is no run {ctx.run_id} under {ctx.ports.store.uri('runs/')} to resume")
+    if not resume and state is not None:
+        raise SpecError(f"run {ctx.run_id} already exists; pass it to --resume to continue it")
+    if state is None:
+        return
+    if state.status == "SUCCEEDED":
+        raise SpecError(f"run {ctx.run_id} already succeeded; there is nothing to resume")
+    if state.status == "ABANDONED":
+        raise SpecError(f"run {ctx.run_id} was abandoned (a later run cleaned up its data); start a new run")
+    if state.spec_fingerprint != ctx.spec.fingerprint():
+        raise SpecError(
+            f"run {ctx.run_id} cannot be resumed: the spec or its SQL files changed since it started "
+            "(a resumed run must compute what the original would have); start a new run"
+        )
+
+
+def start_run(ctx: RunContext, now: float, *, resume: bool = False, source_fingerprint: str = "") -> RunState:
+    """Take the root's lock and return the run's state: new, or the persisted one to resume."""
+    run_store = ctx.ports.run_store
+    _resumable(ctx, run_store.load(ctx.run_id), resume)
+    holder = run_store.acquire_lock(ctx.run_id, now, LOCK_STALE_AFTER_SECONDS)
+    if holder is not None:
+        raise RunLockedError(
+            f"run {holder} is active on {ctx.ports.store.uri('')}: wait for it to end "
+            f"(its lock expires {LOCK_STALE_AFTER_SECONDS:.0f}s after its last heartbeat if it died)"
+        )
+    state = run_store.load(ctx.run_id) or RunState(
+        run_id=ctx.run_id,
+        spec_fingerprint=ctx.spec.fingerprint(),
+        source_fingerprint=source_fingerprint,
+        started_at=now,
+    )
+    state.status, state.failure, state.finished_at = "RUNNING", None, None
+    run_store.save(state)
+    ctx.ports.events.emit("run_started", stages=len(state.stages), resumed=bool(state.stages))
+    return state
+
+
+def record_stage(ctx: RunContext, state: RunState, stage: str, record: StageRecord) -> None:
+    state.stages[stage] = record
+    ctx.ports.run_store.save(state)
+
+
+def fail_run(ctx: RunContext, state: RunState, stage: str, error: str, now: float, batch: int | None = None) -> None:
+    """The failure route: record what failed and where; published results stay as they were."""
+    state.status, state.finished_at = "FAILED", now
+    state.failure = Failure(stage=stage, error=error, batch=batch)
+    ctx.ports.run_store.save(state)
+    ctx.ports.events.emit("run_failed", stage=stage, batch=batch, error=error)
+    ctx.ports.run_store.release_lock(ctx.run_id)
+
+
+def succeed_run(ctx: RunContext, state: RunState, now: float) -> None:
+    state.status, state.finished_at = "SUCCEEDED", now
+    ctx.ports.run_store.save(state)
+    ctx.ports.events.emit("run_succeeded", seconds=round(now - state.started_at, 3))
+    ctx.ports.run_store.release_lock(ctx.run_id)
+
+
+def task_stage_report(ctx: RunContext, stage: str) -> dict[str, Any]:
+    """Reports of stages that ran in containers, read back from what the tasks wrote."""
+    if stage == "training":
+        card = load_card(ctx)
+        return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
+    marks = ctx.ports.run_store.batch_marks(ctx.run_id)
+    return {"batches": len(load_manifest(ctx).batches), "predicted_rows": sum(marks.values())}

@@ -1,0 +1,65 @@
+"""A run's state: which stages finished, what they reported, and how the run ended.
+
+Persisted by the RunStore after every stage so a run can be resumed and summarised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ABANDONED"]
+StageStatus = Literal["RUNNING", "SUCCEEDED", "FAILED"]
+
+
+@dataclass
+class StageRecord:
+    status: StageStatus
+    attempts: int = 0
+    seconds: float = 0.0
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    stage: str
+    error: str
+    batch: int | None = None
+
+
+@dataclass
+class RunState:
+    run_id: str
+    spec_fingerprint: str
+    source_fingerprint: str
+    started_at: float
+    status: RunStatus = "RUNNING"
+    finished_at: float | None = None
+    stages: dict[str, StageRecord] = field(default_factory=dict)
+    failure: Failure | None = None
+
+    def stage_done(self, stage: str) -> bool:
+        record = self.stages.get(stage)
+        return record is not None and record.status == "SUCCEEDED"
+
+    def report(self, stage: str) -> dict[str, Any]:
+        record = self.stages.get(stage)
+        return record.report if record else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        stages = {name: StageRecord(**rec) for name, rec in data.get("stages", {}).items()}
+        failure = Failure(**data["failure"]) if data.get("failure") else None
+        return cls(
+            run_id=data["run_id"],
+            spec_fingerprint=data["spec_fingerprint"],
+            source_fingerprint=data.get("source_fingerprint", ""),
+            started_at=data["started_at"],
+            status=data["status"],
+            finished_at=data.get("finished_at"),
+            stages=stages,
+            failure=failure,
+        )

@@ -1,0 +1,51 @@
+"""Prediction of one batch (a container task): its rows in, one Parquet file out.
+
+The output key is fixed by (run, batch) and written atomically, so a retried task
+replaces its own file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from domain.context import RunContext
+from domain.errors import SchemaMismatchError, VerificationError
+from domain.ml.model import TrainedModel
+from domain.services.batching import load_manifest
+
+
+def read_batch(ctx: RunContext, batch: int) -> pa.Table:
+    store = ctx.ports.store
+    objects = [o for o in store.list(ctx.layout.scoring_batch_prefix(batch)) if o.key.endswith(".parquet")]
+    tables = [pq.read_table(io.BytesIO(store.get(o.key))) for o in objects]
+    if not tables:
+        raise VerificationError(
+            f"batch {batch}: no scoring files under {store.uri(ctx.layout.scoring_batch_prefix(batch))}"
+        )
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowInvalid as exc:
+        raise SchemaMismatchError(f"batch {batch}: its files disagree on the schema: {exc}") from exc
+
+
+def run_prediction_batch(ctx: RunContext, batch: int) -> dict[str, Any]:
+    layout, store = ctx.layout, ctx.ports.store
+    expected = load_manifest(ctx).entry(batch).rows
+    model = TrainedModel.from_bytes(store.get(layout.model_key))
+    table = read_batch(ctx, batch)
+    model.features.check(table.schema, {ctx.id_column, ctx.label, "batch"}, where=f"batch {batch}")
+    if table.num_rows != expected:
+        raise VerificationError(f"batch {batch}: {table.num_rows} scoring rows, the manifest expects {expected}")
+    predictions = model.predict(table)
+    columns = {ctx.id_column: table.column(ctx.id_column)}
+    columns.update({name: predictions.column(name) for name in predictions.schema.names})
+    out = pa.table(columns)
+    sink = io.BytesIO()
+    pq.write_table(out, sink, compression="snappy")
+    store.put(layout.prediction_key(batch), sink.getvalue())
+    ctx.ports.run_store.mark_batch(ctx.run_id, batch, out.num_rows)
+    return {"batch": batch, "rows": out.num_rows}

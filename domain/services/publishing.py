@@ -1,0 +1,71 @@
+"""Results table creation (before the fan-out) and publish (after verification).
+
+Published output is never deleted by a run, except the oldest beyond
+`[output] keep_published_runs`, so a user can roll back to the previous results.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from domain.context import RunContext
+from domain.layout import published_history_key, results_location, results_prefix
+from domain.ml.model import PREDICTION_SCHEMA
+from domain.services.aggregation import check_column_collisions
+
+
+def rejects_table(table: str) -> str:
+    return f"{table}_rejects"
+
+
+def results_schema(staging: pa.Schema) -> pa.Schema:
+    extra = [*PREDICTION_SCHEMA, pa.field("run_id", pa.string()), pa.field("model_version", pa.string())]
+    return pa.schema([*staging, *extra])
+
+
+def run_results_table(ctx: RunContext) -> dict[str, Any]:
+    staging = ctx.ports.engine.query(
+        "SELECT * FROM {{ staging }} LIMIT 0", {"staging": ctx.layout.staging}, sql_name="results table"
+    ).schema
+    check_column_collisions(ctx, staging.names)
+    table = ctx.spec.output.table
+    created = ctx.ports.catalog.ensure_table(table, results_schema(staging), results_prefix(table))
+    return {"table": table, "created": created}
+
+
+def published_runs(ctx: RunContext) -> list[str]:
+    key = published_history_key(ctx.spec.output.table)
+    store = ctx.ports.store
+    if not store.exists(key):
+        return []
+    runs: list[str] = json.loads(store.get(key))["runs"]
+    return runs
+
+
+def run_publish(ctx: RunContext) -> dict[str, Any]:
+    spec, store, layout = ctx.spec, ctx.ports.store, ctx.layout
+    schema = ctx.ports.engine.query(
+        "SELECT * FROM {{ results }} LIMIT 0", {"results": layout.results}, sql_name="publish"
+    ).schema
+    ctx.ports.catalog.publish(spec.output.table, schema, layout.results.location)
+    rejects = ctx.ports.engine.query(
+        "SELECT * FROM {{ rejects }} LIMIT 0", {"rejects": layout.rejects}, sql_name="publish"
+    ).schema
+    # The quarantine of the published run: what did not make it into the results, and why.
+    ctx.ports.catalog.publish(rejects_table(spec.output.table), rejects, layout.rejects.location)
+    history = [r for r in published_runs(ctx) if r != ctx.run_id] + [ctx.run_id]
+    keep = spec.output.keep_published_runs
+    retired, kept = history[:-keep], history[-keep:]
+    store.put(published_history_key(spec.output.table), json.dumps({"runs": kept}).encode())
+    # Delete retired output only after the history no longer lists it.
+    for run_id in retired:
+        store.delete_prefix(results_location(spec.output.table, run_id))
+    return {
+        "table": spec.output.table,
+        "location": store.uri(layout.results.location),
+        "retired_runs": retired,
+        "kept_runs": kept,
+    }

@@ -1,0 +1,156 @@
+"""Staging: raw JSON lines -> a typed Parquet table, and every unusable line -> rejects.
+
+Nothing is dropped silently: each source line ends up either staged or rejected with a
+reason, file and line number, and `source lines = staged + rejected` is checked, not
+assumed. The classification SQL is the domain's own; the user's staging SELECT only ever
+sees lines that are JSON objects with an id that appears for the first time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.context import RunContext
+from domain.errors import DataQualityError, StageError
+from domain.sql import substitute
+
+# Reasons the ingest adapter may put in `problem` before any JSON is parsed.
+_PROBLEM_REASONS = {
+    "empty_line": "empty line",
+    "invalid_utf8": "not valid UTF-8",
+    "truncated_gzip": "gzip file is cut short; this is the unfinished last line",
+}
+
+
+def _classified_sql(id_field: str) -> str:
+    """Every raw line with its reason code (NULL = good) and its id's first occurrence."""
+    path = f"'$.{id_field}'"
+    problems = " ".join(f"WHEN problem = '{code}' THEN '{code}'" for code in _PROBLEM_REASONS)
+    return f"""
+SELECT source_file, line_number, line, doc_id,
+       CASE {problems}
+            WHEN problem IS NOT NULL THEN 'unreadable'
+            WHEN NOT is_json THEN 'invalid_json'
+            WHEN doc_id IS NULL THEN 'missing_id'
+            WHEN row_number() OVER (PARTITION BY doc_id ORDER BY source_file, line_number) > 1
+                 THEN 'duplicate_id'
+       END AS reason_code,
+       first_value(source_file) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_file,
+       first_value(line_number) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_line
+FROM (
+  SELECT source_file, line_number, line, problem, is_json,
+         CASE WHEN is_json THEN json_extract_scalar(line, {path}) END AS doc_id
+  FROM (
+    SELECT source_file, line_number, line, problem,
+           (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
+    FROM {{{{ raw }}}}
+  ) parsed
+) identified"""
+
+
+def rejects_sql(id_field: str) -> str:
+    reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in _PROBLEM_REASONS.items())
+    return f"""
+SELECT source_file, line_number, reason_code,
+       CASE reason_code {reasons}
+            WHEN 'invalid_json' THEN 'not valid JSON'
+            WHEN 'missing_id' THEN 'no "{id_field}" field (or the line is not a JSON object)'
+            WHEN 'duplicate_id' THEN 'duplicate id ' || doc_id || ' (first seen at ' || first_file
+                                     || ':' || CAST(first_line AS varchar) || ')'
+            ELSE 'unreadable line'
+       END AS reason,
+       line
+FROM ({_classified_sql(id_field)}) classified
+WHERE reason_code IS NOT NULL"""
+
+
+def valid_records_sql(id_field: str) -> str:
+    """What `{{ source }}` means in the user's staging SELECT."""
+    return (
+        f"(SELECT source_file, line_number, line FROM ({_classified_sql(id_field)}) classified "
+        "WHERE reason_code IS NULL)"
+    )
+
+
+def run_staging(ctx: RunContext) -> dict[str, Any]:
+    spec, layout, engine = ctx.spec, ctx.layout, ctx.ports.engine
+    ingest = engine.ingest_lines(spec.source.path, layout.raw)
+    if ingest.lines == 0:
+        raise DataQualityError(f"the source {spec.source.path} holds no lines ({ingest.files} files)")
+    raw = {"raw": layout.raw}
+    rejects = engine.materialize(layout.rejects, rejects_sql(ctx.id_column), raw, sql_name="staging rejects")
+    user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql(ctx.id_column)})
+    staged = engine.materialize(layout.staging, user_sql, raw, sql_name=spec.sql.staging)
+    counts = _counts(ctx)
+    _reconcile(ctx, ingest.lines, counts)
+    report: dict[str, Any] = {
+        "source_files": ingest.files,
+        "source_lines": ingest.lines,
+        "source_bytes": ingest.bytes_read,
+        "staged_rows": counts["staged"],
+        "rejected_rows": counts["rejected"],
+        "reject_reasons": counts["reasons"],
+        "bytes_scanned": rejects.bytes_scanned + staged.bytes_scanned,
+    }
+    _check_reject_ratio(ctx, ingest.lines, counts["rejected"])
+    return report
+
+
+def _counts(ctx: RunContext) -> dict[str, Any]:
+    layout, engine, id_col = ctx.layout, ctx.ports.engine, ctx.id_column
+    inputs = {"staging": layout.staging, "rejects": layout.rejects}
+    columns = engine.query("SELECT * FROM {{ staging }} LIMIT 0", inputs, sql_name="staging check").schema.names
+    if id_col not in columns:
+        raise StageError(
+            "staging",
+            f"{ctx.spec.sql.staging} must return the id column {id_col!r}; it returns {columns}",
+        )
+    row = engine.query(
+        f"SELECT count(*) AS staged, count(DISTINCT {id_col}) AS ids FROM {{{{ staging }}}}",
+        inputs,
+        sql_name="staging check",
+    ).to_pylist()[0]
+    reasons = engine.query(
+        "SELECT reason_code, count(*) AS n FROM {{ rejects }} GROUP BY reason_code ORDER BY reason_code",
+        inputs,
+        sql_name="staging check",
+    ).to_pylist()
+    by_reason = {r["reason_code"]: int(r["n"]) for r in reasons}
+    return {
+        "staged": int(row["staged"]),
+        "ids": int(row["ids"]),
+        "rejected": sum(by_reason.values()),
+        "reasons": by_reason,
+    }
+
+
+def _reconcile(ctx: RunContext, lines: int, counts: dict[str, Any]) -> None:
+    expected = lines - counts["rejected"]
+    if counts["staged"] != expected:
+        raise StageError(
+            "staging",
+            f"{ctx.spec.sql.staging} returned {counts['staged']} rows for {expected} valid records; it must "
+            "return exactly one row per record of {{ source }} (no WHERE filter, no joins that add rows)",
+        )
+    if counts["ids"] != counts["staged"]:
+        raise StageError(
+            "staging",
+            f"{ctx.spec.sql.staging} returned {counts['staged']} rows but only {counts['ids']} distinct "
+            f"{ctx.id_column!r} values; the id column must be the record's id",
+        )
+
+
+def _check_reject_ratio(ctx: RunContext, lines: int, rejected: int) -> None:
+    limit = ctx.spec.source.max_reject_ratio
+    if rejected == 0 or rejected / lines <= limit:
+        return
+    first = ctx.ports.engine.query(
+        "SELECT source_file, line_number, reason FROM {{ rejects }} ORDER BY source_file, line_number LIMIT 1",
+        {"rejects": ctx.layout.rejects},
+        sql_name="staging check",
+    ).to_pylist()[0]
+    raise DataQualityError(
+        f"{rejected} of {lines} source lines rejected ({rejected / lines:.2%}), above [source] "
+        f"max_reject_ratio = {limit:.2%}. First: {first['source_file']}:{first['line_number']}: "
+        f"{first['reason']}. All rejects are in {ctx.ports.store.uri(ctx.layout.rejects.location)}"
+    )

@@ -1,0 +1,64 @@
+"""Training (a container task): fit on a capped sample of labelled rows, save model and card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from domain.context import RunContext
+from domain.ml.model import TrainedModel
+from domain.ml.training import fit, library_versions, sql_hash
+from domain.services.features import training_rows_sql
+
+
+def model_card(
+    ctx: RunContext, model: TrainedModel, version: str, rows: int, metrics: dict[str, float | int]
+) -> dict[str, Any]:
+    spec = ctx.spec.model
+    return {
+        "model_version": version,
+        "run_id": ctx.run_id,
+        "label": spec.label,
+        "id_column": ctx.id_column,
+        "estimator": spec.estimator,
+        "params": dict(spec.params),
+        "interval_coverage": spec.interval_coverage,
+        "features": [{"name": n, "type": t} for n, t in model.features.columns],
+        "feature_sql_file": ctx.spec.sql.features,
+        "feature_sql_sha256": sql_hash(ctx.spec.sql.features_sql),
+        "training_rows": rows,
+        "training_sample_cap": spec.training_sample_cap,
+        "holdout_fraction": spec.holdout_fraction,
+        "metrics": metrics,
+        "default_value": {
+            "value": model.label_median,
+            "lower": model.label_lower,
+            "upper": model.label_upper,
+        },
+        "libraries": library_versions(),
+    }
+
+
+def run_training(ctx: RunContext) -> dict[str, Any]:
+    spec, layout, store = ctx.spec, ctx.layout, ctx.ports.store
+    sample = ctx.ports.engine.sample(
+        training_rows_sql(ctx.label),
+        {"features": layout.features},
+        rows=spec.model.training_sample_cap,
+        key=ctx.id_column,
+        seed=spec.model.seed,
+        sql_name="training sample",
+    )
+    model, metrics = fit(sample, ctx.id_column, spec.model)
+    blob = model.to_bytes()
+    version = hashlib.sha256(blob).hexdigest()[:12]
+    card = model_card(ctx, model, version, sample.num_rows, metrics.as_dict())
+    store.put(layout.model_key, blob)
+    store.put(layout.model_card_key, json.dumps(card, indent=1).encode())
+    return {"training_rows": sample.num_rows, "model_version": version, **metrics.as_dict()}
+
+
+def load_card(ctx: RunContext) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads(ctx.ports.store.get(ctx.layout.model_card_key))
+    return card

@@ -1,0 +1,127 @@
+"""`batchml`: run the demo, run a spec, query the results."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from domain.errors import BatchmlError
+from domain.run_lifecycle import start_run
+from domain.run_state import RunState
+from domain.spec import STAGE_NAMES, PipelineSpec
+from entrypoints import containers
+from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.settings import Settings
+from entrypoints.spec_loader import load_spec
+from entrypoints.summary import print_summary
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dt%H%M%Sz", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+def run_pipeline(
+    spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None = None
+) -> RunState:
+    container = containers.build_container(spec, settings, spec_file)
+    run_id = resume or new_run_id()
+    with containers.progress_display(len(STAGE_NAMES), console) as display:
+        ctx = containers.run_context(container, spec, run_id, display)
+        state = start_run(ctx, time.time(), resume=resume is not None)
+        state = containers.orchestrator(container, ctx).execute(state)
+    print_summary(
+        console,
+        state,
+        root=spec.output.root,
+        table=spec.output.table,
+        resume_command=f"batchml run {spec_file} --resume {run_id}",
+    )
+    return state
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    spec = load_spec(args.spec)
+    settings = Settings.from_environment(backend=args.backend, task_runner=args.task_runner)
+    state = run_pipeline(args.spec, spec, settings, console, resume=args.resume)
+    return 0 if state.status == "SUCCEEDED" else 1
+
+
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    spec_file = prepare_demo(
+        args.dir, args.rows, seed=args.seed, malformed_fraction=args.malformed_fraction, console=console
+    )
+    spec = load_spec(spec_file)
+    settings = Settings.from_environment(task_runner=args.task_runner)
+    state = run_pipeline(spec_file, spec, settings, console)
+    return 0 if state.status == "SUCCEEDED" else 1
+
+
+def cmd_query(args: argparse.Namespace, console: Console) -> int:
+    root = Path(load_spec(args.spec).output.root) if args.spec else args.root
+    result = containers.query_catalog(root, args.sql)
+    grid = Table(*result.schema.names, header_style="bold")
+    for row in result.slice(0, args.limit).to_pylist():
+        grid.add_row(*("NULL" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(grid)
+    if result.num_rows > args.limit:
+        console.print(f"({result.num_rows:,} rows, first {args.limit} shown)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    spec = load_spec(args.spec)
+    console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="batchml", description="Batch ML over a data lake, locally or on AWS.")
+    sub = top.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate the age example's data and run its pipeline")
+    demo.add_argument("--rows", type=int, default=1_000_000)
+    demo.add_argument("--dir", type=Path, default=Path(DEFAULT_DEMO_DIR))
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--malformed-fraction", type=float, default=0.001)
+    demo.add_argument("--task-runner", choices=["subprocess", "docker"])
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run the pipeline a spec describes")
+    run.add_argument("spec", type=Path)
+    run.add_argument("--backend", choices=["local", "aws"])
+    run.add_argument("--task-runner", choices=["subprocess", "docker"])
+    run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
+    run.set_defaults(func=cmd_run)
+    query = sub.add_parser("query", help="SQL over the published tables (DuckDB dialect)")
+    query.add_argument("sql")
+    where = query.add_mutually_exclusive_group()
+    where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
+    where.add_argument("--spec", type=Path)
+    query.add_argument("--limit", type=int, default=50)
+    query.set_defaults(func=cmd_query)
+    validate = sub.add_parser("validate", help="check a spec and its SQL files without running anything")
+    validate.add_argument("spec", type=Path)
+    validate.set_defaults(func=cmd_validate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console()
+    try:
+        code: int = args.func(args, console)
+        return code
+    except BatchmlError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 2
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

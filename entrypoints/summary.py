@@ -1,0 +1,66 @@
+"""The end-of-run summary: rows per stage, rejects, model metrics, timings, where results are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from domain.run_state import RunState
+
+_ROWS = {
+    "staging": lambda r: (
+        f"{r['source_lines']:,} lines -> {r['staged_rows']:,} staged + {r['rejected_rows']:,} rejected"
+    ),
+    "features": lambda r: (
+        f"{r['feature_rows']:,} rows: {r['labelled_rows']:,} labelled, {r['scoring_rows']:,} to score"
+    ),
+    "training": lambda r: f"{r['training_rows']:,} training rows, model {r['model_version']}",
+    "batch_planning": lambda r: f"{r['batches']:,} batches of <= {r['rows_per_batch']:,} rows",
+    "prediction": lambda r: f"{r['predicted_rows']:,} rows predicted in {r['batches']:,} batches",
+    "aggregation": lambda r: (
+        f"{r['result_rows']:,} result rows " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["by_source"].items()))
+    ),
+    "publish": lambda r: f"table {r['table']} (keeping runs {', '.join(r['kept_runs'])})",
+    "cleanup": lambda r: f"{r['objects_deleted']:,} intermediate files removed",
+    "pre_cleanup": lambda r: f"{r['objects_deleted']:,} leftover files removed",
+}
+
+
+def _describe(stage: str, report: dict[str, Any]) -> str:
+    try:
+        return _ROWS[stage](report) if stage in _ROWS else ""
+    except KeyError:
+        return ""
+
+
+def print_summary(console: Console, state: RunState, *, root: str, table: str, resume_command: str) -> None:
+    total = (state.finished_at or state.started_at) - state.started_at
+    colour = "green" if state.status == "SUCCEEDED" else "red"
+    console.print(f"\n[bold]Run {state.run_id}[/]: [{colour}]{state.status}[/] in {total:.1f}s")
+    grid = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+    for column in ("stage", "status", "seconds", "attempts", "what happened"):
+        grid.add_column(column, justify="right" if column in ("seconds", "attempts") else "left")
+    for name, record in state.stages.items():
+        grid.add_row(name, record.status, f"{record.seconds:.2f}", str(record.attempts), _describe(name, record.report))
+    console.print(grid)
+    staging = state.report("staging")
+    if staging.get("reject_reasons"):
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in staging["reject_reasons"].items())
+        console.print(f"Rejects: {reasons} (table {table}_rejects)")
+    training = state.report("training")
+    if training:
+        console.print(
+            f"Model: holdout R² {training['r2']:.3f}, MAE {training['mae']:.3f}, RMSE {training['rmse']:.3f}, "
+            f"interval coverage {training['interval_coverage']:.1%} on {training['holdout_rows']:,} holdout rows"
+        )
+    if state.status == "SUCCEEDED":
+        console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}")
+        console.print(f'Query:   batchml query "SELECT value_source, count(*) FROM {table} GROUP BY 1" --root {root}')
+    elif state.failure:
+        where = f" (batch {state.failure.batch})" if state.failure.batch is not None else ""
+        console.print(f"[red]Failed in {state.failure.stage}{where}:[/] {state.failure.error}")
+        console.print("The published results, if any, are unchanged.")
+        console.print(f"Resume:  {resume_command}")
+    console.print(f"Events:  {root}/runs/{state.run_id}/events.jsonl")

@@ -1,0 +1,44 @@
+"""The container main: `train` or `predict --batch N`, the command of every Fargate task
+(and of every local task process). Exit 0 done, 3 permanent failure, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from domain.errors import BatchmlError
+from domain.pipeline import run_task
+from domain.ports.task_runner import PERMANENT_EXIT_CODE, TASK_ERROR_MARK
+from domain.retry import is_retryable
+from entrypoints.containers import build_container, run_context
+from entrypoints.settings import Settings
+from entrypoints.spec_loader import load_spec
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="batchml-task", description=__doc__)
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("role", choices=["train", "predict"])
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--batch", type=int)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        spec = load_spec(args.spec)
+        ctx = run_context(build_container(spec, Settings.from_environment(), args.spec), spec, args.run_id)
+        report = run_task(ctx, args.role, args.batch)
+        ctx.ports.events.emit("task_succeeded", **{"role": args.role, **report})
+        return 0
+    except Exception as exc:  # the task's whole job is to report any failure as an exit code
+        message = str(exc) if isinstance(exc, BatchmlError) else f"{type(exc).__name__}: {exc}"
+        print(TASK_ERROR_MARK + json.dumps({"error": message, "type": type(exc).__name__}), file=sys.stderr)
+        return 1 if is_retryable(exc) else PERMANENT_EXIT_CODE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
