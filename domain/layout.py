@@ -74,6 +74,11 @@ class RunLayout:
         return f"{self.run_prefix}batches/manifest.json"
 
     @property
+    def batch_items_key(self) -> str:
+        """The batch list alone, as a JSON array: what a Step Functions Map item reader reads."""
+        return f"{self.run_prefix}batches/items.json"
+
+    @property
     def results(self) -> TableRef:
         return TableRef(name=self.table, location=results_location(self.table, self.run_id))
 

@@ -38,6 +38,9 @@ class Manifest:
         }
         return json.dumps(payload, indent=1).encode()
 
+    def items_bytes(self) -> bytes:
+        return json.dumps([{"batch": b.batch, "rows": b.rows} for b in self.batches]).encode()
+
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         payload = json.loads(data)

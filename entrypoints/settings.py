@@ -10,6 +10,46 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class AwsSettings:
+    """Where the AWS deployment's pieces are; Terraform sets these on every Lambda and task."""
+
+    region: str
+    endpoint_url: str | None  # an emulator (moto, LocalStack) instead of AWS
+    athena_workgroup: str
+    athena_output: str | None  # s3:// for query results, unless the workgroup enforces its own
+    glue_database: str
+    ecs_cluster: str
+    train_task_definition: str
+    predict_task_definition: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    container_name: str
+    state_machine_arn: str | None
+
+    @classmethod
+    def from_environment(cls) -> AwsSettings:
+        env = os.environ
+
+        def listed(name: str) -> tuple[str, ...]:
+            return tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
+
+        return cls(
+            region=env.get("BATCHML_AWS_REGION") or env.get("AWS_REGION") or "us-east-1",
+            endpoint_url=env.get("BATCHML_AWS_ENDPOINT_URL") or None,
+            athena_workgroup=env.get("BATCHML_ATHENA_WORKGROUP", "primary"),
+            athena_output=env.get("BATCHML_ATHENA_OUTPUT") or None,
+            glue_database=env.get("BATCHML_GLUE_DATABASE", "batchml"),
+            ecs_cluster=env.get("BATCHML_ECS_CLUSTER", "batchml"),
+            train_task_definition=env.get("BATCHML_TRAIN_TASK_DEFINITION", "batchml-train"),
+            predict_task_definition=env.get("BATCHML_PREDICT_TASK_DEFINITION", "batchml-predict"),
+            subnets=listed("BATCHML_SUBNETS"),
+            security_groups=listed("BATCHML_SECURITY_GROUPS"),
+            container_name=env.get("BATCHML_CONTAINER_NAME", "batchml"),
+            state_machine_arn=env.get("BATCHML_STATE_MACHINE_ARN") or None,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     backend: str | None  # None: use the spec's [pipeline] backend
     task_runner: str  # "subprocess" (OS processes) or "docker" (containers of the project image)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -10,20 +9,8 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
-from domain.ports.task_runner import TASK_ERROR_MARK, TaskOutcome, TaskRunner, TaskSpec
-
-
-def failure_reason(output: str, exit_code: int | None) -> str:
-    """The task's own last error line if it printed one, else the last lines of its output."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(TASK_ERROR_MARK):
-            try:
-                return str(json.loads(line[len(TASK_ERROR_MARK) :])["error"])
-            except (ValueError, KeyError, TypeError):
-                return line[len(TASK_ERROR_MARK) :].strip()
-    tail = " | ".join(lines[-3:]) if lines else "no output"
-    return f"exit code {exit_code}: {tail}"
+from adapters.shared.task_output import failure_reason
+from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
 
 
 class SubprocessTaskRunner(TaskRunner):

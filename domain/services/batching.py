@@ -68,6 +68,7 @@ def run_batch_planning(ctx: RunContext) -> dict[str, Any]:
             f"the batch layout holds {manifest.total_rows} rows in {len(entries)} batches; "
             f"expected {rows} rows in {math.ceil(rows / per_batch)}",
         )
+    ctx.ports.store.put(layout.batch_items_key, manifest.items_bytes())
     ctx.ports.store.put(layout.manifest_key, manifest.to_bytes())
     return {"scoring_rows": rows, "batches": len(entries), "rows_per_batch": per_batch}
 
