@@ -36,8 +36,7 @@ class QueryError(BatchmlError):
     """The SQL engine rejected or failed a query."""
 
     def __init__(self, message: str, *, sql_name: str = "", transient: bool = False) -> None:
-        where = f" (in {sql_name})" if sql_name else ""
-        super().__init__(f"{message}{where}")
+        super().__init__(f"{sql_name}: {message}" if sql_name else message)
         self.sql_name = sql_name
         self.transient = transient
 

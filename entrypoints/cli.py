@@ -53,8 +53,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    batches = {
+        k: v for k, v in (("rows_per_batch", args.rows_per_batch), ("max_concurrency", args.max_concurrency)) if v
+    }
     spec_file = prepare_demo(
-        args.dir, args.rows, seed=args.seed, malformed_fraction=args.malformed_fraction, console=console
+        args.dir,
+        args.rows,
+        seed=args.seed,
+        malformed_fraction=args.malformed_fraction,
+        console=console,
+        batches=batches,
     )
     spec = load_spec(spec_file)
     settings = Settings.from_environment(task_runner=args.task_runner)
@@ -88,6 +96,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", type=Path, default=Path(DEFAULT_DEMO_DIR))
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--malformed-fraction", type=float, default=0.001)
+    demo.add_argument("--rows-per-batch", type=int, help="override the example spec's [batches] rows_per_batch")
+    demo.add_argument("--max-concurrency", type=int, help="override the example spec's [batches] max_concurrency")
     demo.add_argument("--task-runner", choices=["subprocess", "docker"])
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the pipeline a spec describes")

@@ -58,7 +58,9 @@ class Container(containers.DeclarativeContainer):
     )
     task_runner = providers.Selector(
         config.task_runner,
-        subprocess=providers.Singleton(SubprocessTaskRunner, command=config.task_command, env=config.task_env),
+        subprocess=providers.Singleton(
+            SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
+        ),
     )
 
 
@@ -80,6 +82,7 @@ def build_container(spec: PipelineSpec, settings: Settings, spec_file: Path) -> 
             "duckdb_memory_limit": settings.duckdb_memory_limit,
             "task_command": [sys.executable, "-m", "entrypoints.task_main", "--spec", str(spec_file.resolve())],
             "task_env": settings.task_environment(),
+            "task_role_env": settings.thread_environment(spec.batches.max_concurrency),
         }
     )
     return container

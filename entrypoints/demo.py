@@ -15,7 +15,15 @@ DEFAULT_DEMO_DIR = "demo-output"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "age"
 
 
-def prepare_demo(directory: Path, rows: int, *, seed: int, malformed_fraction: float, console: Console) -> Path:
+def prepare_demo(
+    directory: Path,
+    rows: int,
+    *,
+    seed: int,
+    malformed_fraction: float,
+    console: Console,
+    batches: dict[str, int] | None = None,
+) -> Path:
     """Data under DIR/data (regenerated only if the request changed), results under DIR/lake,
     and DIR/spec.toml: the example's spec pointed at both."""
     directory = directory.resolve()
@@ -36,6 +44,7 @@ def prepare_demo(directory: Path, rows: int, *, seed: int, malformed_fraction: f
     spec = tomllib.loads((EXAMPLE / "spec.toml").read_text())
     spec["source"]["path"] = str(data)
     spec["output"]["root"] = str(directory / "lake")
+    spec["batches"].update(batches or {})
     spec["sql"] = {"staging": str(EXAMPLE / "staging.sql"), "features": str(EXAMPLE / "features.sql")}
     spec_file = directory / "spec.toml"
     spec_file.write_text(tomli_w.dumps(spec))

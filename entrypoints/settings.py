@@ -69,6 +69,18 @@ class Settings:
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
         )
 
+    def thread_environment(self, max_concurrency: int) -> dict[str, dict[str, str]]:
+        """Threads per task role: training runs alone and gets every core; prediction tasks
+        share the cores. OpenMP waits passively, since spinning threads of concurrent tasks
+        starve each other (measured: a 1.3 s fit took 17 s on 2 loaded cores)."""
+        cores = os.cpu_count() or 1
+        per_batch = str(max(1, cores // max(1, max_concurrency)))
+        base = {"OMP_WAIT_POLICY": "PASSIVE"}
+        return {
+            "train": {**base, "OMP_NUM_THREADS": str(cores)},
+            "predict": {**base, "OMP_NUM_THREADS": per_batch, "BATCHML_DUCKDB_THREADS": per_batch},
+        }
+
     def task_environment(self) -> dict[str, str]:
         """What a task process must see to build the same adapters as its orchestrator."""
         env = {"BATCHML_TASK_RUNNER": self.task_runner}

@@ -47,12 +47,17 @@ class LocalOrchestrator:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         heartbeat_seconds: float = 30.0,
+        stage_function: Callable[[RunContext, str], dict[str, Any]] = run_function_stage,
+        batches: Callable[[RunContext], list[int]] = planned_batches,
+        task_report: Callable[[RunContext, str], dict[str, Any]] = task_stage_report,
     ) -> None:
         self.ctx, self.graph, self.runner = ctx, graph, runner
         self.sleep, self.clock = sleep, clock
         self.rng = rng or random.Random()
         self.heartbeat_seconds = heartbeat_seconds
         self.events = ctx.ports.events
+        # The domain's stage services by default; tests substitute their own.
+        self.stage_function, self.batches, self.task_report = stage_function, batches, task_report
 
     # -- the run ------------------------------------------------------------------------------
     def execute(self, state: RunState) -> RunState:
@@ -109,9 +114,9 @@ class LocalOrchestrator:
             return self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._function(stage))
         if stage.kind is StageKind.TASK:
             self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._task(stage, None, attempts[0]))
-            return task_stage_report(self.ctx, stage.name)
+            return self.task_report(self.ctx, stage.name)
         self._map(stage, attempts)
-        return task_stage_report(self.ctx, stage.name)
+        return self.task_report(self.ctx, stage.name)
 
     # -- retries -------------------------------------------------------------------------------
     def _with_retries(
@@ -142,7 +147,7 @@ class LocalOrchestrator:
     # -- the three kinds of stage ----------------------------------------------------------------
     def _function(self, stage: Stage) -> dict[str, Any]:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stage-{stage.name}")
-        future = pool.submit(run_function_stage, self.ctx, stage.name)
+        future = pool.submit(self.stage_function, self.ctx, stage.name)
         try:
             return future.result(timeout=stage.timeout_seconds)
         except FutureTimeout:
@@ -165,7 +170,7 @@ class LocalOrchestrator:
             )
 
     def _map(self, stage: Stage, attempts: list[int]) -> None:
-        batches = planned_batches(self.ctx)
+        batches = self.batches(self.ctx)
         done = self.ctx.ports.run_store.batch_marks(self.ctx.run_id)
         pending = [b for b in batches if b not in done]
         self.events.emit(

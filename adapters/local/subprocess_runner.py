@@ -17,13 +17,19 @@ class SubprocessTaskRunner(TaskRunner):
     """Runs `command + task.arguments()` as a child process in its own process group, so a
     timeout kills the task and anything it started."""
 
-    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        role_env: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.command = list(command)
         self.env = dict(env or {})
+        self.role_env = {role: dict(values) for role, values in (role_env or {}).items()}
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         started = time.perf_counter()
-        env = {**os.environ, **self.env, **task.env}
+        env = {**os.environ, **self.env, **self.role_env.get(task.role, {}), **task.env}
         with tempfile.TemporaryFile(mode="w+b") as output:
             try:
                 process = subprocess.Popen(

@@ -1,0 +1,56 @@
+"""Athena SQL run through the DuckDB adapter's dialect bridge: what matches Trino, and the
+known differences in meaning, pinned so a sqlglot or DuckDB upgrade cannot change them
+silently. Trino's results are stated from its documentation."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from adapters.local.dialect import athena_to_duckdb
+from domain.errors import QueryError
+
+
+def run(sql: str) -> list[tuple[object, ...]]:
+    return duckdb.sql(athena_to_duckdb(sql, sql_name="test")).fetchall()
+
+
+def test_try_json_parse_gives_null_for_broken_json_like_trino() -> None:
+    rows = run("""SELECT TRY(json_parse(line)) IS NULL FROM (VALUES ('{"a": 1}'), ('{"a": ')) AS t(line)""")
+    assert rows == [(False,), (True,)]
+
+
+def test_json_extract_scalar_matches_on_scalars() -> None:
+    assert run("""SELECT json_extract_scalar('{"id": 7, "n": "x"}', '$.id')""") == [("7",)]
+
+
+def test_difference_json_extract_scalar_on_an_object() -> None:
+    # Trino: NULL (not a scalar). DuckDB: the object's JSON text.
+    assert run("""SELECT json_extract_scalar('{"a": {"b": 1}}', '$.a')""") == [('{"b":1}',)]
+
+
+def test_difference_integer_division() -> None:
+    # Trino: 7 / 2 = 3 (bigint). DuckDB: 3.5. The pipeline's own SQL uses floor(CAST(.. AS double) / n).
+    assert run("SELECT 7 / 2") == [(3.5,)]
+    assert run("SELECT CAST(floor(CAST(7 AS double) / 2) AS bigint)") == [(3,)]
+
+
+def test_difference_date_diff_counts_boundaries() -> None:
+    # Trino: 0 whole days elapsed between 23:00 and 01:00 the next day. DuckDB: 1 boundary crossed.
+    sql = "SELECT date_diff('day', TIMESTAMP '2024-01-01 23:00:00', TIMESTAMP '2024-01-02 01:00:00')"
+    assert run(sql) == [(1,)]
+
+
+def test_difference_try_division_by_zero() -> None:
+    # Trino: TRY(1 / 0) is NULL (division by zero is an error it catches). DuckDB: no error at all.
+    assert run("SELECT TRY(1 / 0)") == [(float("inf"),)]
+
+
+def test_try_cast_turns_wrong_types_into_null() -> None:
+    assert run("SELECT TRY_CAST('abc' AS integer), TRY_CAST('42' AS integer)") == [(None, 42)]
+
+
+@pytest.mark.parametrize("sql", ["DROP TABLE x", "SELECT 1; SELECT 2", "SELEC 1"])
+def test_only_one_select_is_accepted(sql: str) -> None:
+    with pytest.raises(QueryError, match="test"):
+        athena_to_duckdb(sql, sql_name="test")

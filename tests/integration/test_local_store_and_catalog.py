@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from adapters.local.duckdb_catalog import DuckDBCatalog
+from adapters.local.filesystem_store import FilesystemObjectStore
+
+
+def test_keys_cannot_leave_the_root(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path)
+    for key in ("../escape", "/etc/passwd", "a/../../b"):
+        with pytest.raises(ValueError, match="inside the output root"):
+            store.put(key, b"x")
+
+
+def test_put_leaves_no_temporary_files_and_list_is_sorted(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path)
+    store.put("a/2.txt", b"2")
+    store.put("a/1.txt", b"1")
+    store.put("a/1.txt", b"one")
+    assert [o.key for o in store.list("a/")] == ["a/1.txt", "a/2.txt"]
+    assert store.get("a/1.txt") == b"one"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["1.txt", "2.txt"]
+    assert store.put_if_absent("a/1.txt", b"x") is False and store.put_if_absent("a/3.txt", b"3") is True
+    assert store.delete_prefix("a/") == 3 and store.list("a/") == []
+
+
+def test_catalog_creates_once_publishes_and_answers_queries(tmp_path: Path) -> None:
+    catalog = DuckDBCatalog(tmp_path)
+    schema = pa.schema([("id", pa.string()), ("value", pa.float64())])
+    assert catalog.ensure_table("results", schema, "results/results/") is True
+    assert catalog.ensure_table("results", schema, "results/results/") is False
+    assert catalog.query("SELECT count(*) AS n FROM results").to_pylist() == [{"n": 0}]
+    folder = tmp_path / "results" / "results" / "run_id=r1"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["a", "b"], "value": [1.0, 2.0]}, schema=schema), folder / "part.parquet")
+    catalog.publish("results", schema, "results/results/run_id=r1/")
+    assert catalog.location("results") == "results/results/run_id=r1/"
+    rows = catalog.query("SELECT * FROM results ORDER BY id").to_pylist()
+    assert rows == [{"id": "a", "value": 1.0}, {"id": "b", "value": 2.0}]  # no column from the folder name
+    catalog.drop("results")
+    assert catalog.location("results") is None

@@ -1,0 +1,183 @@
+"""Hand-written fakes of the ports: they keep state in memory and record what happened.
+
+Each subclasses its port, so a fake that misses a method fails at creation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from domain.ports import (
+    Catalog,
+    EventLog,
+    IngestStats,
+    ObjectInfo,
+    ObjectStore,
+    QueryStats,
+    RunStore,
+    SqlEngine,
+    TableRef,
+    TaskOutcome,
+    TaskRunner,
+    TaskSpec,
+)
+from domain.run_state import RunState
+
+
+class FakeObjectStore(ObjectStore):
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes) -> None:
+        self.objects[key] = bytes(data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = bytes(data)
+        return True
+
+    def get(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        return [ObjectInfo(k, len(v)) for k, v in sorted(self.objects.items()) if k.startswith(prefix)]
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def delete_prefix(self, prefix: str) -> int:
+        doomed = [k for k in self.objects if k.startswith(prefix)]
+        for key in doomed:
+            del self.objects[key]
+        return len(doomed)
+
+    def uri(self, key: str) -> str:
+        return f"fake://{key}"
+
+
+Answer = Callable[[str, Mapping[str, TableRef]], pa.Table]
+
+
+@dataclass
+class FakeSqlEngine(SqlEngine):
+    """Runs no SQL: each query is answered by the first rule whose pattern matches its text."""
+
+    lines: int = 0
+    rules: list[tuple[str, Answer]] = field(default_factory=list)
+    materialized: list[tuple[TableRef, str]] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+    def answer(self, pattern: str, result: pa.Table | Answer) -> None:
+        fn: Answer = result if callable(result) else (lambda _sql, _inputs, t=result: t)
+        self.rules.append((pattern, fn))
+
+    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
+        self.materialized.append((target, f"INGEST {source}"))
+        return IngestStats(files=1, lines=self.lines, bytes_read=self.lines * 100, seconds=0.0)
+
+    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+        self.materialized.append((target, sql))
+        return QueryStats(rows=None, bytes_scanned=1000, seconds=0.0)
+
+    def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
+        self.queries.append(sql)
+        for pattern, fn in self.rules:
+            if re.search(pattern, sql, flags=re.S):
+                return fn(sql, inputs)
+        raise AssertionError(f"FakeSqlEngine has no answer for: {sql}")
+
+    def sample(
+        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+    ) -> pa.Table:
+        return self.query(sql, inputs, sql_name=sql_name).slice(0, rows)
+
+
+class FakeCatalog(Catalog):
+    def __init__(self) -> None:
+        self.tables: dict[str, tuple[pa.Schema, str]] = {}
+        self.published: list[tuple[str, str]] = []
+
+    def ensure_table(self, name: str, schema: pa.Schema, location: str) -> bool:
+        if name in self.tables:
+            return False
+        self.tables[name] = (schema, location)
+        return True
+
+    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
+        self.tables[name] = (schema, location)
+        self.published.append((name, location))
+
+    def location(self, name: str) -> str | None:
+        entry = self.tables.get(name)
+        return entry[1] if entry else None
+
+    def drop(self, name: str) -> None:
+        self.tables.pop(name, None)
+
+
+class FakeRunStore(RunStore):
+    def __init__(self) -> None:
+        self.states: dict[str, dict[str, Any]] = {}
+        self.marks: dict[str, dict[int, int]] = {}
+        self.lock: tuple[str, float] | None = None
+
+    def save(self, state: RunState) -> None:
+        self.states[state.run_id] = state.to_json()
+
+    def load(self, run_id: str) -> RunState | None:
+        data = self.states.get(run_id)
+        return RunState.from_json(data) if data else None
+
+    def run_ids(self) -> list[str]:
+        return sorted(self.states)
+
+    def mark_batch(self, run_id: str, batch: int, rows: int) -> None:
+        self.marks.setdefault(run_id, {})[batch] = rows
+
+    def batch_marks(self, run_id: str) -> dict[int, int]:
+        return dict(self.marks.get(run_id, {}))
+
+    def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
+        if self.lock and self.lock[0] != run_id and now - self.lock[1] <= stale_after_seconds:
+            return self.lock[0]
+        self.lock = (run_id, now)
+        return None
+
+    def refresh_lock(self, run_id: str, now: float) -> None:
+        self.lock = (run_id, now)
+
+    def release_lock(self, run_id: str) -> None:
+        if self.lock and self.lock[0] == run_id:
+            self.lock = None
+
+
+class FakeEventLog(EventLog):
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self.events.append({"event": event, **fields})
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["event"] == event]
+
+
+class FakeTaskRunner(TaskRunner):
+    """Each task's outcome comes from `script(task)`; every call is recorded."""
+
+    def __init__(self, script: Callable[[TaskSpec], TaskOutcome] | None = None) -> None:
+        self.calls: list[TaskSpec] = []
+        self.script = script or (lambda t: TaskOutcome(t.task_id, True, 0, "", 0.0))
+
+    def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
+        self.calls.append(task)
+        return self.script(task)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from domain.context import RunContext
+from domain.errors import StageError
+from domain.services.batching import plan_rows_per_batch, run_batch_planning, scoring_sql
+from domain.services.features import run_features, scoring_rows_sql, training_rows_sql
+from domain.spec import BatchSection
+from tests.unit.fakes import FakeObjectStore, FakeSqlEngine
+
+
+@pytest.mark.parametrize(
+    ("rows", "per_batch", "max_batches", "expected"),
+    [(0, 10, 5, 10), (45, 10, 5, 10), (51, 10, 5, 11), (1_000_000, 100, 100, 10_000)],
+)
+def test_rows_per_batch_stays_within_max_batches(rows: int, per_batch: int, max_batches: int, expected: int) -> None:
+    assert plan_rows_per_batch(rows, BatchSection(rows_per_batch=per_batch, max_batches=max_batches)) == expected
+
+
+def test_batch_count_comes_from_the_data(ctx: RunContext) -> None:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.answer(r"count\(\*\) AS n FROM .* IS NULL", pa.table({"n": [25]}))
+    engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001", "00002"], "n": [10, 10, 5]}))
+    report = run_batch_planning(ctx)
+    assert report == {"scoring_rows": 25, "batches": 3, "rows_per_batch": 10}
+    store = ctx.ports.store
+    assert isinstance(store, FakeObjectStore)
+    manifest = json.loads(store.get(ctx.layout.manifest_key))
+    assert [b["rows"] for b in manifest["batches"]] == [10, 10, 5]
+    assert json.loads(store.get(ctx.layout.batch_items_key)) == manifest["batches"]
+    ((target, sql),) = [(t, s) for t, s in engine.materialized]
+    assert target.partitioned_by == "batch" and sql == scoring_sql("id", "label", 10)
+
+
+def test_a_layout_that_loses_rows_is_refused(ctx: RunContext) -> None:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.answer(r"count\(\*\) AS n FROM .* IS NULL", pa.table({"n": [25]}))
+    engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001"], "n": [10, 10]}))
+    with pytest.raises(StageError, match="expected 25 rows in 3"):
+        run_batch_planning(ctx)
+
+
+def test_training_and_scoring_rows_are_two_filters_of_one_features_table(ctx: RunContext) -> None:
+    train, score = training_rows_sql("label"), scoring_rows_sql("label")
+    assert train.replace("IS NOT NULL", "IS NULL") == score
+    assert "{{ features }}" in train  # the materialised output of the ONE features SELECT
+
+
+def _features_engine(ctx: RunContext, n: int, ids: int) -> FakeSqlEngine:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.answer(r"FROM \{\{ features \}\} LIMIT 0", pa.table({"id": ["a"], "label": [1.0], "x": [1.0]}).slice(0, 0))
+    engine.answer(r"count\(DISTINCT id\)", pa.table({"n": [n], "ids": [ids], "labelled": [4]}))
+    engine.answer(r"FROM \{\{ staging \}\}", pa.table({"n": [12]}))
+    return engine
+
+
+def test_features_report_labelled_scoring_and_missing_rows(ctx: RunContext) -> None:
+    _features_engine(ctx, 10, 10)
+    report = run_features(ctx)
+    assert (report["labelled_rows"], report["scoring_rows"], report["rows_without_features"]) == (4, 6, 2)
+    assert report["feature_columns"] == ["x"]
+
+
+def test_features_with_duplicate_ids_are_refused(ctx: RunContext) -> None:
+    _features_engine(ctx, 10, 9)
+    with pytest.raises(StageError, match="distinct ids"):
+        run_features(ctx)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from domain.errors import DataQualityError, SchemaMismatchError
+from domain.ml.model import TrainedModel
+from domain.ml.training import fit
+from domain.spec import ModelSection
+from tests.unit.ml_data import regression_table
+
+
+@pytest.mark.parametrize("estimator", ["ridge", "hist_gradient_boosting"])
+def test_fit_measures_the_holdout_and_calibrates_the_interval(estimator: str) -> None:
+    spec = ModelSection(label="label", estimator=estimator, interval_coverage=0.8)  # type: ignore[arg-type]
+    model, metrics = fit(regression_table(3000), "id", spec)
+    assert metrics.r2 > 0.9
+    assert 0.7 <= metrics.interval_coverage <= 0.9
+    assert metrics.holdout_rows == 300
+    assert model.features.columns == (("x", "double"), ("group", "string"))
+
+
+def test_too_few_labelled_rows_is_a_clear_error() -> None:
+    with pytest.raises(DataQualityError, match="only 50 labelled rows"):
+        fit(regression_table(50), "id", ModelSection(label="label", min_labelled_rows=100))
+
+
+def test_predictions_carry_bounds_confidence_and_source() -> None:
+    model, _ = fit(regression_table(2000), "id", ModelSection(label="label"))
+    table = regression_table(100, seed=1, labelled=False)
+    empty = pa.table(
+        {
+            "id": ["e"],
+            "label": pa.array([None], pa.float64()),
+            "x": pa.array([None], pa.float64()),
+            "group": pa.array([None], pa.string()),
+        }
+    )
+    out = model.predict(pa.concat_tables([table, empty]))
+    value, low, high = (out.column(c).to_numpy() for c in ("value", "value_lower", "value_upper"))
+    assert np.all(low <= value) and np.all(value <= high)
+    confidence = out.column("value_confidence").to_numpy()
+    assert np.all((confidence >= 0) & (confidence <= 1))
+    sources = out.column("value_source").to_pylist()
+    assert sources[:100] == ["ML_PREDICTION"] * 100
+    assert sources[100] == "DEFAULT" and confidence[100] == 0.0 and value[100] == model.label_median
+
+
+def test_model_survives_serialisation() -> None:
+    model, _ = fit(regression_table(500), "id", ModelSection(label="label"))
+    table = regression_table(20, seed=3, labelled=False)
+    again = TrainedModel.from_bytes(model.to_bytes())
+    assert again.predict(table).equals(model.predict(table))
+
+
+def test_a_batch_with_other_feature_types_is_refused() -> None:
+    model, _ = fit(regression_table(500), "id", ModelSection(label="label"))
+    table = regression_table(20, seed=3, labelled=False)
+    wrong = table.set_column(2, "x", table.column("x").cast(pa.string()))
+    with pytest.raises(SchemaMismatchError, match=r"type changed x: double -> string"):
+        model.features.check(wrong.schema, {"id", "label"}, where="batch 3")
+    with pytest.raises(SchemaMismatchError, match=r"missing \['group'\]"):
+        model.features.check(table.drop_columns(["group"]).schema, {"id", "label"}, where="batch 3")

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from domain.context import RunContext
+from domain.errors import SchemaMismatchError, VerificationError
+from domain.manifest import BatchEntry, Manifest
+from domain.ml.training import fit
+from domain.services.aggregation import final_sql, verify_predictions
+from domain.services.prediction import run_prediction_batch
+from domain.spec import ModelSection
+from tests.unit.fakes import FakeObjectStore, FakeRunStore, FakeSqlEngine
+from tests.unit.ml_data import regression_table
+
+
+def parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+@pytest.fixture
+def store_with_batch(ctx: RunContext) -> FakeObjectStore:
+    store = ctx.ports.store
+    assert isinstance(store, FakeObjectStore)
+    model, _ = fit(regression_table(600), "id", ModelSection(label="label"))
+    store.put(ctx.layout.model_key, model.to_bytes())
+    store.put(ctx.layout.manifest_key, Manifest(ctx.run_id, 10, (BatchEntry(0, 10), BatchEntry(1, 10))).to_bytes())
+    batch = regression_table(10, seed=5, labelled=False)
+    store.put(ctx.layout.scoring_batch_prefix(1) + "data_0.parquet", parquet(batch))
+    return store
+
+
+def test_a_batch_writes_one_file_at_its_fixed_key_and_marks_itself(
+    ctx: RunContext, store_with_batch: FakeObjectStore
+) -> None:
+    report = run_prediction_batch(ctx, 1)
+    report_again = run_prediction_batch(ctx, 1)  # a retry overwrites, never adds
+    assert report == report_again == {"batch": 1, "rows": 10}
+    written = [k for k in store_with_batch.objects if "/predictions/" in k]
+    assert written == [ctx.layout.prediction_key(1)]
+    out = pq.read_table(io.BytesIO(store_with_batch.get(written[0])))
+    assert out.column_names == ["id", "value", "value_lower", "value_upper", "value_confidence", "value_source"]
+    run_store = ctx.ports.run_store
+    assert isinstance(run_store, FakeRunStore)
+    assert run_store.batch_marks(ctx.run_id) == {1: 10}
+
+
+def test_a_batch_whose_schema_differs_from_the_model_card_is_refused(
+    ctx: RunContext, store_with_batch: FakeObjectStore
+) -> None:
+    wrong = regression_table(10, seed=5, labelled=False).rename_columns(["id", "label", "x2", "group"])
+    store_with_batch.put(ctx.layout.scoring_batch_prefix(1) + "data_0.parquet", parquet(wrong))
+    with pytest.raises(SchemaMismatchError, match="batch 1"):
+        run_prediction_batch(ctx, 1)
+    assert not [k for k in store_with_batch.objects if "/predictions/" in k]
+
+
+def test_a_batch_with_the_wrong_row_count_is_refused(ctx: RunContext, store_with_batch: FakeObjectStore) -> None:
+    store_with_batch.put(
+        ctx.layout.scoring_batch_prefix(1) + "data_0.parquet", parquet(regression_table(7, labelled=False))
+    )
+    with pytest.raises(VerificationError, match="7 scoring rows, the manifest expects 10"):
+        run_prediction_batch(ctx, 1)
+
+
+def _predictions(ctx: RunContext, counts: dict[int, int], extra_files: tuple[str, ...] = ()) -> Manifest:
+    store = ctx.ports.store
+    for batch in counts:
+        store.put(ctx.layout.prediction_key(batch), b"parquet")
+    for key in extra_files:
+        store.put(key, b"parquet")
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.answer(r"GROUP BY batch", pa.table({"batch": list(counts), "n": list(counts.values())}))
+    return Manifest(ctx.run_id, 10, (BatchEntry(0, 10), BatchEntry(1, 5)))
+
+
+def test_complete_predictions_pass(ctx: RunContext) -> None:
+    verify_predictions(ctx, _predictions(ctx, {0: 10, 1: 5}))
+
+
+def test_a_missing_batch_blocks_publishing(ctx: RunContext) -> None:
+    with pytest.raises(VerificationError, match="batch 1: expected one file"):
+        verify_predictions(ctx, _predictions(ctx, {0: 10}))
+
+
+def test_a_second_file_in_a_batch_blocks_publishing(ctx: RunContext) -> None:
+    extra = ctx.layout.prediction_key(0).replace("part.parquet", "part-retry.parquet")
+    with pytest.raises(VerificationError, match="batch 0: expected one file"):
+        verify_predictions(ctx, _predictions(ctx, {0: 10, 1: 5}, (extra,)))
+
+
+def test_a_short_batch_blocks_publishing(ctx: RunContext) -> None:
+    with pytest.raises(VerificationError, match="batch 1: 4 predictions, the manifest expects 5"):
+        verify_predictions(ctx, _predictions(ctx, {0: 10, 1: 4}))
+
+
+def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
+    card = {"model_version": "abc", "default_value": {"value": 30.0, "lower": 20.0, "upper": 40.0}}
+    sql = final_sql(ctx, ["id", "name"], card, has_predictions=True)
+    assert "CASE WHEN f.label IS NOT NULL THEN 'EXISTING'" in sql
+    assert "ELSE 'DEFAULT'" in sql and "p.value_source" in sql
+    assert "'run-1' AS run_id" in sql and "'abc' AS model_version" in sql
+    assert json.dumps(card)  # the card's default value is inlined as typed literals:
+    assert "CAST(30.0 AS double)" in sql

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from domain.context import RunContext
+from domain.layout import RunLayout, published_history_key, results_location
+from domain.run_state import RunState
+from domain.services.cleanup import run_cleanup, run_pre_cleanup
+from domain.services.publishing import run_publish
+from tests.unit.fakes import FakeCatalog, FakeObjectStore, FakeSqlEngine
+
+
+def _publishable(ctx: RunContext) -> None:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.answer(r"LIMIT 0", pa.table({"id": pa.array([], pa.string())}))
+
+
+def test_publish_points_the_table_at_the_run_and_keeps_the_last_n(ctx: RunContext) -> None:
+    _publishable(ctx)
+    store = ctx.ports.store
+    assert isinstance(store, FakeObjectStore)
+    table = ctx.spec.output.table
+    old = ["run-a", "run-b", "run-c"]
+    for run in old:
+        store.put(results_location(table, run) + "part-0.parquet", b"x")
+    store.put(published_history_key(table), json.dumps({"runs": old}).encode())
+    report = run_publish(ctx)
+    catalog = ctx.ports.catalog
+    assert isinstance(catalog, FakeCatalog)
+    assert catalog.location(table) == results_location(table, "run-1")
+    assert report["retired_runs"] == ["run-a"] and report["kept_runs"] == ["run-b", "run-c", "run-1"]
+    assert not store.list(results_location(table, "run-a"))
+    assert store.list(results_location(table, "run-b"))
+
+
+def test_pre_cleanup_abandons_unfinished_runs_but_never_touches_published_results(ctx: RunContext) -> None:
+    store = ctx.ports.store
+    assert isinstance(store, FakeObjectStore)
+    table = ctx.spec.output.table
+    run_store = ctx.ports.run_store
+    for run_id, status in (("old-failed", "FAILED"), ("old-ok", "SUCCEEDED")):
+        run_store.save(RunState(run_id, "f", "", 0.0, status=status))  # type: ignore[arg-type]
+        for prefix in RunLayout(run_id, table).intermediate_prefixes:
+            store.put(prefix + "part.parquet", b"x")
+    store.put(results_location(table, "old-ok") + "part.parquet", b"published")
+    store.put(results_location(table, "old-failed") + "part.parquet", b"never published")
+    store.put(published_history_key(table), json.dumps({"runs": ["old-ok"]}).encode())
+    report = run_pre_cleanup(ctx)
+    assert report["abandoned_runs"] == ["old-failed"]
+    assert run_store.load("old-failed").status == "ABANDONED"  # type: ignore[union-attr]
+    assert not store.list("runs/old-failed/staging/")
+    assert store.list("runs/old-ok/staging/")  # a finished run's leftovers are not this stage's business
+    assert store.exists(results_location(table, "old-ok") + "part.parquet")
+    assert not store.exists(results_location(table, "old-failed") + "part.parquet")
+
+
+def test_cleanup_removes_intermediates_and_keeps_the_record(ctx: RunContext) -> None:
+    store = ctx.ports.store
+    for prefix in ctx.layout.intermediate_prefixes:
+        store.put(prefix + "part.parquet", b"x")
+    store.put(ctx.layout.model_key, b"model")
+    store.put(ctx.layout.rejects.location + "part.parquet", b"rejects")
+    assert run_cleanup(ctx)["objects_deleted"] == len(ctx.layout.intermediate_prefixes)
+    assert store.exists(ctx.layout.model_key)
+    assert store.exists(ctx.layout.rejects.location + "part.parquet")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from domain.spec import PipelineSpec
+from tests.unit.conftest import spec_data
+
+
+def test_defaults_fill_what_the_user_left_out() -> None:
+    spec = PipelineSpec.model_validate(spec_data())
+    assert spec.source.max_reject_ratio == 0.01
+    assert spec.model.estimator == "hist_gradient_boosting"
+    assert spec.retry_for("prediction").max_attempts == 3
+
+
+def test_unknown_key_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError) as err:
+        PipelineSpec.model_validate(spec_data(model={"lable": "x"}))
+    assert ("model", "lable") in [e["loc"] for e in err.value.errors()]
+
+
+@pytest.mark.parametrize("table", ["Results", "drop table x;--", "1abc", "a-b", ""])
+def test_table_name_must_be_a_safe_identifier(table: str) -> None:
+    with pytest.raises(ValidationError, match="not a valid identifier"):
+        PipelineSpec.model_validate(spec_data(output={"table": table}))
+
+
+def test_stage_retry_overrides_the_default_key_by_key() -> None:
+    spec = PipelineSpec.model_validate(
+        spec_data(retry={"default": {"max_attempts": 5, "interval_seconds": 2.0}, "prediction": {"max_attempts": 7}})
+    )
+    assert spec.retry_for("prediction").max_attempts == 7
+    assert spec.retry_for("prediction").interval_seconds == 2.0
+    assert spec.retry_for("staging").max_attempts == 5
+
+
+def test_retry_for_an_unknown_stage_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown stage"):
+        PipelineSpec.model_validate(spec_data(retry={"predictoin": {"max_attempts": 2}}))
+
+
+def test_sql_may_only_use_its_own_placeholders() -> None:
+    sql = {"features_sql": "SELECT * FROM {{ source }}"}
+    with pytest.raises(ValidationError, match=r"features.sql refers to unknown table"):
+        PipelineSpec.model_validate(spec_data(sql=sql))
+
+
+def test_fingerprint_changes_with_the_sql_but_not_the_backend() -> None:
+    base = PipelineSpec.model_validate(spec_data())
+    other_sql = PipelineSpec.model_validate(
+        spec_data(sql={"features_sql": "SELECT id, label, x + 1 AS x FROM {{ staging }}"})
+    )
+    other_backend = PipelineSpec.model_validate(spec_data(pipeline={"name": "demo", "backend": "aws"}))
+    assert base.fingerprint() != other_sql.fingerprint()
+    assert base.fingerprint() == other_backend.fingerprint()

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from domain.context import RunContext
+from domain.errors import DataQualityError, StageError
+from domain.services.staging import rejects_sql, run_staging, valid_records_sql
+from tests.unit.fakes import FakeSqlEngine
+
+
+def engine_for(ctx: RunContext, *, lines: int, staged: int, ids: int, reasons: dict[str, int]) -> FakeSqlEngine:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.lines = lines
+    engine.answer(r"LIMIT 0", pa.table({"id": pa.array([], pa.string()), "x": pa.array([], pa.int64())}))
+    engine.answer(r"count\(DISTINCT id\)", pa.table({"staged": [staged], "ids": [ids]}))
+    engine.answer(
+        r"GROUP BY reason_code",
+        pa.table(
+            {"reason_code": list(reasons), "n": list(reasons.values())},
+            schema=pa.schema([("reason_code", pa.string()), ("n", pa.int64())]),
+        ),
+    )
+    engine.answer(
+        r"ORDER BY source_file, line_number LIMIT 1",
+        pa.table({"source_file": ["in/a.jsonl"], "line_number": [7], "reason": ["not valid JSON"]}),
+    )
+    return engine
+
+
+def test_counts_reconcile_and_are_reported(ctx: RunContext) -> None:
+    engine_for(ctx, lines=1000, staged=995, ids=995, reasons={"invalid_json": 3, "duplicate_id": 2})
+    report = run_staging(ctx)
+    assert report["source_lines"] == report["staged_rows"] + report["rejected_rows"] == 1000
+    assert report["reject_reasons"] == {"invalid_json": 3, "duplicate_id": 2}
+
+
+def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: RunContext) -> None:
+    engine = engine_for(ctx, lines=10, staged=10, ids=10, reasons={})
+    run_staging(ctx)
+    targets = {ref.name.split("_")[1]: sql for ref, sql in engine.materialized}
+    assert "{{ source }}" not in targets["staging"]
+    assert valid_records_sql("id") in targets["staging"]
+    assert targets["rejects"] == rejects_sql("id")
+
+
+def test_a_staging_select_that_drops_rows_is_refused(ctx: RunContext) -> None:
+    engine_for(ctx, lines=100, staged=90, ids=90, reasons={"invalid_json": 1})
+    with pytest.raises(StageError, match="returned 90 rows for 99 valid records"):
+        run_staging(ctx)
+
+
+def test_a_staging_select_that_breaks_the_id_is_refused(ctx: RunContext) -> None:
+    engine_for(ctx, lines=10, staged=10, ids=9, reasons={})
+    with pytest.raises(StageError, match="distinct"):
+        run_staging(ctx)
+
+
+def test_too_many_rejects_fail_naming_a_file_and_line(ctx: RunContext) -> None:
+    engine_for(ctx, lines=100, staged=97, ids=97, reasons={"invalid_json": 3})
+    with pytest.raises(DataQualityError, match=r"3 of 100 .* in/a.jsonl:7: not valid JSON"):
+        run_staging(ctx)
+
+
+def test_an_empty_source_is_an_error(ctx: RunContext) -> None:
+    engine_for(ctx, lines=0, staged=0, ids=0, reasons={})
+    with pytest.raises(DataQualityError, match="holds no lines"):
+        run_staging(ctx)
