@@ -13,7 +13,7 @@ from domain.services.training import load_card
 LOCK_STALE_AFTER_SECONDS = 300.0
 
 
-def _resumable(ctx: RunContext, state: RunState | None, resume: bool) -> None:
+def _resumable(ctx: RunContext, state: RunState | None, resume: bool, fingerprints: dict[str, str]) -> None:
     if resume and state is None:
         raise SpecError(f"there is no run {ctx.run_id} under {ctx.ports.store.uri('runs/')} to resume")
     if not resume and state is not None:
@@ -24,17 +24,24 @@ def _resumable(ctx: RunContext, state: RunState | None, resume: bool) -> None:
         raise SpecError(f"run {ctx.run_id} already succeeded; there is nothing to resume")
     if state.status == "ABANDONED":
         raise SpecError(f"run {ctx.run_id} was abandoned (a later run cleaned up its data); start a new run")
-    if state.spec_fingerprint != ctx.spec.fingerprint():
+    changed = sorted(
+        k for k in fingerprints.keys() | state.fingerprints.keys() if fingerprints.get(k) != state.fingerprints.get(k)
+    )
+    if changed:
         raise SpecError(
-            f"run {ctx.run_id} cannot be resumed: the spec or its SQL files changed since it started "
-            "(a resumed run must compute what the original would have); start a new run"
+            f"run {ctx.run_id} cannot be resumed: changed since it started: {', '.join(changed)} "
+            "(a resumed run must compute what the original would have); start a new run instead"
         )
 
 
-def start_run(ctx: RunContext, now: float, *, resume: bool = False, source_fingerprint: str = "") -> RunState:
+def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
     """Take the root's lock and return the run's state: new, or the persisted one to resume."""
     run_store = ctx.ports.run_store
-    _resumable(ctx, run_store.load(ctx.run_id), resume)
+    fingerprints = {
+        **ctx.spec.fingerprints(),
+        "source files": ctx.ports.engine.source_fingerprint(ctx.spec.source.path),
+    }
+    _resumable(ctx, run_store.load(ctx.run_id), resume, fingerprints)
     holder = run_store.acquire_lock(ctx.run_id, now, LOCK_STALE_AFTER_SECONDS)
     if holder is not None:
         raise RunLockedError(
@@ -43,8 +50,7 @@ def start_run(ctx: RunContext, now: float, *, resume: bool = False, source_finge
         )
     state = run_store.load(ctx.run_id) or RunState(
         run_id=ctx.run_id,
-        spec_fingerprint=ctx.spec.fingerprint(),
-        source_fingerprint=source_fingerprint,
+        fingerprints=fingerprints,
         started_at=now,
     )
     state.status, state.failure, state.finished_at = "RUNNING", None, None

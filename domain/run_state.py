@@ -30,8 +30,7 @@ class Failure:
 @dataclass
 class RunState:
     run_id: str
-    spec_fingerprint: str
-    source_fingerprint: str
+    fingerprints: dict[str, str]  # per spec section, SQL file and the source listing
     started_at: float
     status: RunStatus = "RUNNING"
     finished_at: float | None = None
@@ -55,8 +54,7 @@ class RunState:
         failure = Failure(**data["failure"]) if data.get("failure") else None
         return cls(
             run_id=data["run_id"],
-            spec_fingerprint=data["spec_fingerprint"],
-            source_fingerprint=data.get("source_fingerprint", ""),
+            fingerprints=dict(data.get("fingerprints", {})),
             started_at=data["started_at"],
             status=data["status"],
             finished_at=data.get("finished_at"),

@@ -145,13 +145,23 @@ class PipelineSpec(_Section):
         merged = base.model_dump() | own.model_dump(exclude_unset=True)
         return RetrySpec(**merged)
 
-    def fingerprint(self) -> str:
-        """A hash of everything that decides the results: settings and SQL text.
-
-        A resumed run refuses to continue when this changed.
-        """
+    def fingerprints(self) -> dict[str, str]:
+        """A hash per part of the spec that decides the results, so a refused resume can say
+        what changed. The backend is left out: the same run may resume elsewhere."""
         payload = self.model_dump(mode="json", exclude={"pipeline": {"backend"}})
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        sql = payload.pop("sql")
+        parts = {name: value for name, value in payload.items()}
+        parts[f"SQL file {sql['staging']}"] = sql["staging_sql"]
+        parts[f"SQL file {sql['features']}"] = sql["features_sql"]
+        return {name: _hash(value) for name, value in sorted(parts.items())}
+
+    def fingerprint(self) -> str:
+        """One hash of everything that decides the results: settings and SQL text."""
+        return _hash(self.fingerprints())
+
+
+def _hash(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _check_placeholders(file_name: str, sql: str, allowed: set[str]) -> None:

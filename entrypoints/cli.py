@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import BatchmlError
+from domain.faults import FaultPlan
 from domain.run_lifecycle import start_run
 from domain.run_state import RunState
 from domain.spec import STAGE_NAMES, PipelineSpec
@@ -34,7 +35,7 @@ def run_pipeline(
     with containers.progress_display(len(STAGE_NAMES), console) as display:
         ctx = containers.run_context(container, spec, run_id, display)
         state = start_run(ctx, time.time(), resume=resume is not None)
-        state = containers.orchestrator(container, ctx).execute(state)
+        state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
     print_summary(
         console,
         state,

@@ -6,13 +6,22 @@ backend it is on.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import boto3
 import pyarrow as pa
 from dependency_injector import containers, providers
 from rich.console import Console
 
+from adapters.aws.athena_engine import AthenaSqlEngine
+from adapters.aws.fargate_runner import FargateTaskRunner
+from adapters.aws.glue_catalog import GlueCatalog
+from adapters.aws.glue_tables import GlueTables
+from adapters.aws.s3_store import S3ObjectStore
+from adapters.aws.stdout_event_log import StdoutEventLog
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
@@ -20,16 +29,36 @@ from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
 from adapters.local.orchestrator import LocalOrchestrator
 from adapters.local.progress import RichProgressEventLog
 from adapters.local.subprocess_runner import SubprocessTaskRunner
+from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
 from domain.context import Ports, RunContext
 from domain.errors import SpecError
+from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.event_log import EventLog
 from domain.spec import PipelineSpec
-from entrypoints.settings import Settings
+from entrypoints.settings import AwsSettings, Settings
 
-BACKENDS = ("local",)
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+BACKENDS = ("local", "aws")
 TASK_RUNNERS = ("subprocess",)
+# On AWS the tasks are ECS tasks on Fargate, whatever BATCHML_TASK_RUNNER says for local runs.
+AWS_TASK_RUNNER = "fargate"
+TASK_PROGRAM = "batchml-task"  # the image's entry point (pyproject's [project.scripts])
+
+
+@functools.cache
+def aws_client(service: str, region: str, endpoint_url: str | None) -> Any:
+    """One boto3 client per service and endpoint for the life of the process: created outside
+    any handler and reused by every warm Lambda invocation (boto3 clients are thread-safe)."""
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+
+def s3_client(aws: AwsSettings) -> S3Client:
+    client: S3Client = aws_client("s3", aws.region, aws.endpoint_url)
+    return client
 
 
 class Container(containers.DeclarativeContainer):
@@ -37,37 +66,80 @@ class Container(containers.DeclarativeContainer):
 
     root = providers.Singleton(Path, config.output_root)
 
+    # AWS: clients, then the adapters over the bucket and prefix of [output] root.
+    s3 = providers.Singleton(aws_client, "s3", config.aws.region, config.aws.endpoint_url)
+    glue = providers.Singleton(aws_client, "glue", config.aws.region, config.aws.endpoint_url)
+    athena = providers.Singleton(aws_client, "athena", config.aws.region, config.aws.endpoint_url)
+    ecs = providers.Singleton(aws_client, "ecs", config.aws.region, config.aws.endpoint_url)
+    s3_store = providers.Singleton(S3ObjectStore, client=s3, bucket=config.s3_bucket, prefix=config.s3_prefix)
+    glue_tables = providers.Singleton(
+        GlueTables, client=glue, database=config.aws.glue_database, bucket=config.s3_bucket, prefix=config.s3_prefix
+    )
+
     object_store = providers.Selector(
         config.backend,
         local=providers.Singleton(FilesystemObjectStore, root=root),
+        aws=s3_store,
     )
     sql_engine = providers.Selector(
         config.backend,
         local=providers.Singleton(
             DuckDBSqlEngine, root=root, threads=config.duckdb_threads, memory_limit=config.duckdb_memory_limit
         ),
+        aws=providers.Singleton(
+            AthenaSqlEngine,
+            athena=athena,
+            glue=glue_tables,
+            s3=s3,
+            store=s3_store,
+            workgroup=config.aws.athena_workgroup,
+            output_location=config.aws.athena_output,
+        ),
     )
     catalog = providers.Selector(
         config.backend,
         local=providers.Singleton(DuckDBCatalog, root=root),
+        aws=providers.Singleton(
+            GlueCatalog,
+            client=glue,
+            database=config.aws.glue_database,
+            bucket=config.s3_bucket,
+            prefix=config.s3_prefix,
+        ),
     )
     run_store = providers.Singleton(ObjectStoreRunStore, store=object_store)
     event_log = providers.Selector(
         config.backend,
         local=providers.Factory(run_event_log, root=root),
+        aws=providers.Factory(StdoutEventLog),
     )
     task_runner = providers.Selector(
         config.task_runner,
         subprocess=providers.Singleton(
             SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
         ),
+        fargate=providers.Singleton(
+            FargateTaskRunner,
+            ecs=ecs,
+            cluster=config.aws.ecs_cluster,
+            task_definitions=config.aws.task_definitions,
+            subnets=config.aws.subnets,
+            security_groups=config.aws.security_groups,
+            container_name=config.aws.container_name,
+            command=config.task_command,
+        ),
     )
 
 
-def build_container(spec: PipelineSpec, settings: Settings, spec_file: Path) -> Container:
+def build_container(
+    spec: PipelineSpec, settings: Settings, spec_file: Path | str, aws: AwsSettings | None = None
+) -> Container:
+    """`spec_file`: where tasks read the spec (a local path; for aws, the spec's s3:// URI)."""
     backend = settings.backend or spec.pipeline.backend
     if backend not in BACKENDS:
         raise SpecError(f"backend {backend!r} is not available in this build (available: {list(BACKENDS)})")
+    if backend == "aws":
+        return _aws_container(spec, str(spec_file), aws or AwsSettings.from_environment())
     if settings.task_runner not in TASK_RUNNERS:
         raise SpecError(f"task runner {settings.task_runner!r} is not one of {list(TASK_RUNNERS)}")
     if "://" in spec.output.root:
@@ -80,12 +152,51 @@ def build_container(spec: PipelineSpec, settings: Settings, spec_file: Path) -> 
             "output_root": spec.output.root,
             "duckdb_threads": settings.duckdb_threads,
             "duckdb_memory_limit": settings.duckdb_memory_limit,
-            "task_command": [sys.executable, "-m", "entrypoints.task_main", "--spec", str(spec_file.resolve())],
+            "task_command": [sys.executable, "-m", "entrypoints.task_main", "--spec", str(Path(spec_file).resolve())],
             "task_env": settings.task_environment(),
             "task_role_env": settings.thread_environment(spec.batches.max_concurrency),
         }
     )
     return container
+
+
+def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Container:
+    try:
+        bucket, prefix = split_s3_uri(spec.output.root)
+    except ValueError:
+        raise SpecError(
+            f'[output] root: {spec.output.root} is not an S3 location; the aws backend needs root = "s3://bucket/prefix"'
+        ) from None
+    container = Container()
+    container.config.from_dict(
+        {
+            "backend": "aws",
+            "task_runner": AWS_TASK_RUNNER,
+            "output_root": spec.output.root,
+            "s3_bucket": bucket,
+            "s3_prefix": prefix,
+            "task_command": [TASK_PROGRAM, "--spec", spec_uri],
+            "aws": {
+                "region": aws.region,
+                "endpoint_url": aws.endpoint_url,
+                "athena_workgroup": aws.athena_workgroup,
+                "athena_output": aws.athena_output,
+                "glue_database": aws.glue_database,
+                "ecs_cluster": aws.ecs_cluster,
+                "task_definitions": {"train": aws.train_task_definition, "predict": aws.predict_task_definition},
+                "subnets": list(aws.subnets),
+                "security_groups": list(aws.security_groups),
+                "container_name": aws.container_name,
+            },
+        }
+    )
+    return container
+
+
+def batch_items_location(container: Container, ctx: RunContext) -> tuple[str, str]:
+    """(bucket, key in the bucket) of the run's batch list: what a Step Functions Map reads."""
+    store: S3ObjectStore = container.s3_store()
+    return store.bucket, store.full_key(ctx.layout.batch_items_key)
 
 
 def run_context(container: Container, spec: PipelineSpec, run_id: str, *displays: EventLog) -> RunContext:
@@ -101,8 +212,8 @@ def run_context(container: Container, spec: PipelineSpec, run_id: str, *displays
     return RunContext(spec=spec, run_id=run_id, ports=ports)
 
 
-def orchestrator(container: Container, ctx: RunContext) -> LocalOrchestrator:
-    return LocalOrchestrator(ctx, build_graph(ctx.spec), container.task_runner())
+def orchestrator(container: Container, ctx: RunContext, faults: FaultPlan) -> LocalOrchestrator:
+    return LocalOrchestrator(ctx, build_graph(ctx.spec), container.task_runner(), faults=faults)
 
 
 def query_catalog(root: Path, sql: str) -> pa.Table:

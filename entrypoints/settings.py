@@ -56,6 +56,8 @@ class Settings:
     duckdb_threads: int | None
     duckdb_memory_limit: str | None
     docker_image: str
+    faults: str  # fault injection plan, for tests (see domain/faults.py); empty: none
+    task_attempt: int  # which attempt a task process is (set by the local orchestrator)
 
     @classmethod
     def from_environment(cls, backend: str | None = None, task_runner: str | None = None) -> Settings:
@@ -67,6 +69,8 @@ class Settings:
             duckdb_threads=int(threads) if threads else None,
             duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
+            faults=env.get("BATCHML_FAULTS", ""),
+            task_attempt=int(env.get("BATCHML_TASK_ATTEMPT", "1")),
         )
 
     def thread_environment(self, max_concurrency: int) -> dict[str, dict[str, str]]:

@@ -6,20 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from domain.errors import BatchmlError
+from domain.faults import FaultPlan
 from domain.pipeline import run_task
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TASK_ERROR_MARK
 from domain.retry import is_retryable
-from entrypoints.containers import build_container, run_context
-from entrypoints.settings import Settings
-from entrypoints.spec_loader import load_spec
+from entrypoints.containers import build_container, run_context, s3_client
+from entrypoints.settings import AwsSettings, Settings
+from entrypoints.spec_source import load_spec_from
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="batchml-task", description=__doc__)
-    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--spec", required=True, help="the spec: a local path, or an s3:// URI (on Fargate)")
     parser.add_argument("role", choices=["train", "predict"])
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--batch", type=int)
@@ -29,8 +29,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
-        spec = load_spec(args.spec)
-        ctx = run_context(build_container(spec, Settings.from_environment(), args.spec), spec, args.run_id)
+        spec = load_spec_from(args.spec, lambda: s3_client(AwsSettings.from_environment()))
+        settings = Settings.from_environment()
+        ctx = run_context(build_container(spec, settings, args.spec), spec, args.run_id)
+        if args.batch is not None:
+            FaultPlan.parse(settings.faults).check_batch(args.batch, settings.task_attempt)
         report = run_task(ctx, args.role, args.batch)
         ctx.ports.events.emit("task_succeeded", **{"role": args.role, **report})
         return 0

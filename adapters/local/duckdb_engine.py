@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -118,6 +120,10 @@ class DuckDBSqlEngine(SqlEngine):
                         lines += batch.num_rows
         self._replace(staging_dir, final)
         return IngestStats(files=len(files), lines=lines, bytes_read=size, seconds=time.perf_counter() - started)
+
+    def source_fingerprint(self, source: str) -> str:
+        listing = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in source_files(source)]
+        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
 
     def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
         started = time.perf_counter()

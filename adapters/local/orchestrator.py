@@ -8,7 +8,10 @@ with its own retries, and skips batches a previous attempt of the run completed.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 
 from domain.context import RunContext
 from domain.errors import StageError, TaskFailedError
+from domain.faults import FaultPlan
 from domain.graph import Stage, StageGraph, StageKind
 from domain.pipeline import planned_batches, run_function_stage
 from domain.ports.task_runner import TaskRunner, TaskSpec
@@ -50,6 +54,7 @@ class LocalOrchestrator:
         stage_function: Callable[[RunContext, str], dict[str, Any]] = run_function_stage,
         batches: Callable[[RunContext], list[int]] = planned_batches,
         task_report: Callable[[RunContext, str], dict[str, Any]] = task_stage_report,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.ctx, self.graph, self.runner = ctx, graph, runner
         self.sleep, self.clock = sleep, clock
@@ -58,6 +63,9 @@ class LocalOrchestrator:
         self.events = ctx.ports.events
         # The domain's stage services by default; tests substitute their own.
         self.stage_function, self.batches, self.task_report = stage_function, batches, task_report
+        self.faults = faults or FaultPlan()
+        self._batches_done = 0
+        self._count_lock = threading.Lock()
 
     # -- the run ------------------------------------------------------------------------------
     def execute(self, state: RunState) -> RunState:
@@ -81,6 +89,8 @@ class LocalOrchestrator:
             self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
 
     def _execute_stage(self, stage: Stage, state: RunState) -> bool:
+        if self.faults.kill_before_stage == stage.name:
+            _kill_self(f"before stage {stage.name}")
         started = time.perf_counter()
         attempts = [0]
         self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
@@ -111,7 +121,9 @@ class LocalOrchestrator:
 
     def _dispatch(self, stage: Stage, attempts: list[int]) -> dict[str, Any]:
         if stage.kind is StageKind.FUNCTION:
-            return self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._function(stage))
+            return self._with_retries(
+                stage.name, stage.retry, attempts, None, lambda: self._function(stage, attempts[0])
+            )
         if stage.kind is StageKind.TASK:
             self._with_retries(stage.name, stage.retry, attempts, None, lambda: self._task(stage, None, attempts[0]))
             return self.task_report(self.ctx, stage.name)
@@ -145,7 +157,8 @@ class LocalOrchestrator:
                 self.sleep(delay)
 
     # -- the three kinds of stage ----------------------------------------------------------------
-    def _function(self, stage: Stage) -> dict[str, Any]:
+    def _function(self, stage: Stage, attempt: int) -> dict[str, Any]:
+        self.faults.check_stage(stage.name, attempt)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stage-{stage.name}")
         future = pool.submit(self.stage_function, self.ctx, stage.name)
         try:
@@ -162,12 +175,19 @@ class LocalOrchestrator:
             run_id=self.ctx.run_id,
             batch=batch,
             attempt=attempt,
+            env={"BATCHML_TASK_ATTEMPT": str(attempt)},
         )
         outcome = self.runner.run(task, stage.timeout_seconds)
         if not outcome.succeeded:
             raise TaskFailedError(
                 task.task_id, outcome.reason, exit_code=outcome.exit_code, transient=not outcome.permanent
             )
+
+    def _count_batch(self) -> None:
+        with self._count_lock:
+            self._batches_done += 1
+            if self._batches_done == self.faults.kill_after_batches:
+                _kill_self(f"after {self._batches_done} batches")
 
     def _map(self, stage: Stage, attempts: list[int]) -> None:
         batches = self.batches(self.ctx)
@@ -200,6 +220,7 @@ class LocalOrchestrator:
                 raise BatchFailed(batch, exc) from exc
             finally:
                 attempts[0] = max(attempts[0], batch_attempts[0])
+            self._count_batch()
             self.events.emit(
                 "batch_succeeded",
                 stage=stage.name,
@@ -219,6 +240,12 @@ class LocalOrchestrator:
                 error = failed[0].exception()
                 assert error is not None
                 raise error
+
+
+def _kill_self(point: str) -> None:
+    """Fault injection: die the way a killed machine does, with no chance to clean up."""
+    print(f"batchml: fault injection kills this process {point}", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _loggable(report: dict[str, Any]) -> dict[str, Any]:

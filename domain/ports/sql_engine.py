@@ -57,6 +57,11 @@ class SqlEngine(abc.ABC):
         """
 
     @abc.abstractmethod
+    def source_fingerprint(self, source: str) -> str:
+        """A short string that changes whenever the files under `source` change (names, sizes,
+        modification times or ETags): a resumed run refuses to continue on different data."""
+
+    @abc.abstractmethod
     def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
         """Write the result of `sql` as Parquet at `target.location`, replacing what was there.
 

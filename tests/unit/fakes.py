@@ -84,6 +84,9 @@ class FakeSqlEngine(SqlEngine):
         self.materialized.append((target, f"INGEST {source}"))
         return IngestStats(files=1, lines=self.lines, bytes_read=self.lines * 100, seconds=0.0)
 
+    def source_fingerprint(self, source: str) -> str:
+        return f"files-of-{source}"
+
     def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
         self.materialized.append((target, sql))
         return QueryStats(rows=None, bytes_scanned=1000, seconds=0.0)

@@ -42,7 +42,7 @@ def test_pre_cleanup_abandons_unfinished_runs_but_never_touches_published_result
     table = ctx.spec.output.table
     run_store = ctx.ports.run_store
     for run_id, status in (("old-failed", "FAILED"), ("old-ok", "SUCCEEDED")):
-        run_store.save(RunState(run_id, "f", "", 0.0, status=status))  # type: ignore[arg-type]
+        run_store.save(RunState(run_id, {}, 0.0, status=status))  # type: ignore[arg-type]
         for prefix in RunLayout(run_id, table).intermediate_prefixes:
             store.put(prefix + "part.parquet", b"x")
     store.put(results_location(table, "old-ok") + "part.parquet", b"published")

@@ -1,0 +1,171 @@
+"""Docker containers as the TaskRunner: each task runs in the project image, as on Fargate,
+but on this machine's Docker engine and against this machine's files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import docker
+import requests
+from docker.errors import DockerException, ImageNotFound
+from docker.models.containers import Container
+from docker.types import Mount
+
+from adapters.shared.task_output import failure_reason
+from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
+
+DEFAULT_IMAGE = "batchml:latest"
+# Enough to hold a task's last error line and the lines before it; a task's full log can be large.
+LOG_TAIL_LINES = 200
+LOG_TAIL_BYTES = 65536
+# What a call to the engine can raise: the SDK's own errors, and the HTTP client's when the
+# engine stops answering mid-call (those are not DockerException).
+ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+def _outermost(paths: Sequence[str]) -> list[str]:
+    """Absolute, de-duplicated paths with any path inside another one dropped: the engine rejects
+    two mounts at one target, and mounting a parent already shows its children."""
+    resolved = sorted({str(Path(p).resolve()) for p in paths})
+    kept: list[str] = []
+    for path in resolved:
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+class DockerTaskRunner(TaskRunner):
+    """Runs `command + task.arguments()` in a fresh container of `image`.
+
+    Paths in a spec are host paths, so every directory in `mounts` is bind-mounted at the same
+    absolute path inside the container: the spec, its SQL files, the source data and the output
+    root then resolve identically in the task and in the orchestrator. The task runs as the
+    invoking user's uid:gid, so what it writes to those folders belongs to that user, and with no
+    network (`network_mode="none"`), since a local task only reads and writes files.
+
+    The engine is contacted on each `run`, never at construction, so building the runner (for
+    example in a process that never starts a task) does not need Docker.
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        image: str = DEFAULT_IMAGE,
+        *,
+        user: str | None = None,
+        network_mode: str = "none",
+        client_factory: Callable[[], docker.DockerClient] = docker.from_env,
+    ) -> None:
+        self.command = list(command)
+        self.mounts = _outermost(mounts)
+        self.env = dict(env or {})
+        self.image = image
+        self.user = user if user is not None else f"{os.getuid()}:{os.getgid()}"
+        self.network_mode = network_mode
+        self.client_factory = client_factory
+
+    def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
+        started = time.perf_counter()
+
+        def outcome(succeeded: bool, code: int | None, reason: str) -> TaskOutcome:
+            return TaskOutcome(task.task_id, succeeded, code, reason, time.perf_counter() - started)
+
+        try:
+            # One client per task: the orchestrator runs tasks on several threads, and a client's
+            # HTTP session is not meant to be shared between them.
+            client = self.client_factory()
+        except ENGINE_ERRORS as exc:
+            hint = "start Docker, or run the tasks with --task-runner subprocess"
+            return outcome(False, None, f"Docker engine not reachable: {_explain(exc)}; {hint}")
+        try:
+            return self._run(client, task, timeout_seconds, outcome)
+        finally:
+            client.close()
+
+    def _run(
+        self,
+        client: docker.DockerClient,
+        task: TaskSpec,
+        timeout_seconds: float,
+        outcome: Callable[[bool, int | None, str], TaskOutcome],
+    ) -> TaskOutcome:
+        try:
+            container = client.containers.create(
+                self.image,
+                [*self.command, *task.arguments()],
+                name=self._name(task),
+                labels={"batchml.run_id": task.run_id, "batchml.task_id": task.task_id},
+                environment={**self.env, **task.env},
+                mounts=[Mount(target=path, source=path, type="bind") for path in self.mounts],
+                user=self.user,
+                network_mode=self.network_mode,
+            )
+        except ImageNotFound:
+            return outcome(False, None, f"image {self.image} not found: build it with scripts/build_image.sh")
+        except ENGINE_ERRORS as exc:
+            return outcome(False, None, f"could not create a container of {self.image}: {_explain(exc)}")
+        try:
+            try:
+                container.start()
+            except ENGINE_ERRORS as exc:
+                return outcome(False, None, f"could not start: {_explain(exc)}")
+            deadline = time.monotonic() + timeout_seconds
+            try:
+                status = container.wait(timeout=timeout_seconds)
+            except requests.exceptions.RequestException as exc:
+                # Over the engine's unix socket a read timeout can surface as a ConnectionError:
+                # the clock, not the exception's class, tells a timeout from a lost engine.
+                if time.monotonic() < deadline:
+                    return outcome(False, None, f"lost contact with the Docker engine: {exc}")
+                _kill(container)
+                return outcome(False, None, f"timed out after {timeout_seconds:g}s")
+            code = int(status.get("StatusCode", -1))
+            if code == 0:
+                return outcome(True, 0, "")
+            return outcome(False, code, self._reason(container, code))
+        except ENGINE_ERRORS as exc:
+            return outcome(False, None, f"Docker engine error: {_explain(exc)}")
+        finally:
+            # Always, even on KeyboardInterrupt: a task container outlives nothing that started it.
+            _remove(container)
+
+    def _name(self, task: TaskSpec) -> str:
+        # Readable in `docker ps`, unique across retries and across runs that share a run id.
+        raw = f"batchml-{task.run_id}-{task.task_id}-a{task.attempt}-{secrets.token_hex(3)}"
+        return _NAME_UNSAFE.sub("-", raw)
+
+    def _reason(self, container: Container, code: int) -> str:
+        container.reload()
+        if container.attrs.get("State", {}).get("OOMKilled"):
+            return f"killed by the kernel: out of memory (exit code {code})"
+        logs: bytes = container.logs(stdout=True, stderr=True, tail=LOG_TAIL_LINES)
+        return failure_reason(logs[-LOG_TAIL_BYTES:].decode("utf-8", errors="replace"), code)
+
+
+def _explain(exc: Exception) -> str:
+    """The engine's own words (`explanation`) when it gave any, without the HTTP preamble."""
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def _kill(container: Container) -> None:
+    # An error here means it ended on its own between the timeout and the kill; either way the
+    # forced removal that follows stops it for good.
+    with contextlib.suppress(*ENGINE_ERRORS):
+        container.kill()
+
+
+def _remove(container: Container) -> None:
+    # Best effort, and silent: a runner never raises, and a container it could not remove (engine
+    # gone) carries the batchml.* labels to find it by.
+    with contextlib.suppress(*ENGINE_ERRORS):
+        container.remove(force=True)
