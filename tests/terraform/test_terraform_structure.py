@@ -1,0 +1,124 @@
+"""Structural tests of terraform/: what `terraform validate` and a reviewer would catch, offline.
+
+No terraform binary or provider can run here, so the configuration is parsed with python-hcl2
+and checked by the functions of hcl_checks (each of which has negative tests of its own in
+test_hcl_checks.py). A missing state machine template fails; nothing here is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.terraform.hcl_checks import (
+    STATE_MACHINE_TEMPLATE,
+    Config,
+    dangling_references,
+    default_tag_problems,
+    log_groups_without_retention,
+    missing_files,
+    passrole_without_condition,
+    public_ip_assignments,
+    state_machine_template_problems,
+    undocumented_outputs,
+    undocumented_variables,
+    wildcard_actions,
+)
+
+TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
+
+LAMBDA_STAGES = [
+    "pre_cleanup",
+    "staging",
+    "features",
+    "batch_planning",
+    "results_table",
+    "aggregation",
+    "publish",
+    "cleanup",
+    "record_failure",
+]
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return Config.load(TERRAFORM_DIR)
+
+
+def test_required_files_exist() -> None:
+    assert missing_files(TERRAFORM_DIR) == []
+
+
+def test_every_reference_resolves_to_a_declaration(config: Config) -> None:
+    assert dangling_references(config) == []
+
+
+def test_every_variable_has_a_type_and_a_description(config: Config) -> None:
+    assert config.variables(), "no variables parsed"
+    assert undocumented_variables(config) == []
+
+
+def test_every_output_has_a_description(config: Config) -> None:
+    assert config.outputs(), "no outputs parsed"
+    assert undocumented_outputs(config) == []
+
+
+def test_no_allow_statement_has_a_wildcard_action(config: Config) -> None:
+    documents = [name for (type_name, name) in config.data_sources() if type_name == "aws_iam_policy_document"]
+    assert len(documents) >= 5, f"expected the role policies as policy documents, found {documents}"
+    assert wildcard_actions(config) == []
+
+
+def test_every_log_group_has_retention(config: Config) -> None:
+    groups = [name for (type_name, name) in config.resources() if type_name == "aws_cloudwatch_log_group"]
+    assert {"lambda", "task", "sfn"} <= set(groups)
+    assert log_groups_without_retention(config) == []
+
+
+def test_fargate_tasks_get_no_public_ip(config: Config) -> None:
+    # Tasks are started by the state machine, whose ECS steps are checked with the template below;
+    # any ECS service or other network_configuration added here must pin it too.
+    assert public_ip_assignments(config) == []
+
+
+def test_provider_tags_everything_with_project_environment_and_cost_centre(config: Config) -> None:
+    assert default_tag_problems(config) == []
+
+
+def test_passrole_is_limited_to_the_task_roles_and_ecs_tasks(config: Config) -> None:
+    sfn_statements = config.data_sources()[("aws_iam_policy_document", "sfn")]["statement"]
+    passrole = [s for s in sfn_statements if "iam:PassRole" in s["actions"]]
+    assert len(passrole) == 1
+    assert passrole[0]["resources"] == ["${aws_iam_role.task.arn}", "${aws_iam_role.task_execution.arn}"]
+    assert passrole_without_condition(config) == []
+
+
+def test_state_machine_template_exists_renders_to_json_and_gets_every_variable(config: Config) -> None:
+    assert state_machine_template_problems(config, TERRAFORM_DIR / STATE_MACHINE_TEMPLATE) == []
+
+
+def test_lambda_stages_are_exactly_the_pipeline_stages_from_one_image(config: Config) -> None:
+    assert config.locals()["lambda_stages"] == LAMBDA_STAGES
+    function = config.resources()[("aws_lambda_function", "stage")]
+    assert function["package_type"] == "Image"
+    assert function["image_uri"] == "${local.image_uri}"
+    image_config = function["image_config"][0]
+    assert image_config["entry_point"] == ["python", "-m", "awslambdaric"]
+    assert image_config["command"] == ["entrypoints.lambda_handlers.${each.key}"]
+
+
+def test_tasks_and_stages_address_the_container_as_batchml(config: Config) -> None:
+    assert config.locals()["container_name"] == "batchml"
+    definitions = config.resources()[("aws_ecs_task_definition", "task")]["container_definitions"]
+    assert "name = local.container_name" in definitions
+    assert config.locals()["common_environment"]["BATCHML_CONTAINER_NAME"] == "${local.container_name}"
+
+
+def test_versions_are_pinned(config: Config) -> None:
+    terraform = next(block for _, block in config.blocks("terraform"))
+    assert terraform["required_version"] == ">= 1.6"
+    aws = terraform["required_providers"][0]["aws"]
+    assert aws["source"] == "hashicorp/aws"
+    assert re.fullmatch(r"~> 5\.\d+", aws["version"])
