@@ -15,6 +15,7 @@ from domain.errors import BatchmlError
 from domain.faults import FaultPlan
 from domain.run_lifecycle import start_run
 from domain.run_state import RunState
+from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
@@ -83,6 +84,15 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_rollback(args: argparse.Namespace, console: Console) -> int:
+    spec = load_spec(args.spec)
+    container = containers.build_container(spec, Settings.from_environment(), args.spec)
+    ctx = containers.run_context(container, spec, "rollback")
+    report = rollback(ctx, args.to)
+    console.print(f"table {report['table']} now shows run {report['run_id']} ({report['location']})")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.spec)
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
@@ -114,6 +124,10 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--spec", type=Path)
     query.add_argument("--limit", type=int, default=50)
     query.set_defaults(func=cmd_query)
+    back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
+    back.add_argument("spec", type=Path)
+    back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")
+    back.set_defaults(func=cmd_rollback)
     validate = sub.add_parser("validate", help="check a spec and its SQL files without running anything")
     validate.add_argument("spec", type=Path)
     validate.set_defaults(func=cmd_validate)

@@ -6,6 +6,9 @@ The same code serves the local folder and S3, since both are ObjectStores.
 from __future__ import annotations
 
 import json
+import os
+import socket
+from typing import Any
 
 from domain.layout import batch_label
 from domain.ports.object_store import ObjectStore
@@ -51,22 +54,28 @@ class ObjectStoreRunStore(RunStore):
             marks[int(payload["batch"])] = int(payload["rows"])
         return marks
 
+    @staticmethod
+    def _payload(run_id: str, now: float) -> bytes:
+        owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        return json.dumps({"run_id": run_id, "heartbeat": now, **owner}).encode()
+
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
-        payload = json.dumps({"run_id": run_id, "heartbeat": now}).encode()
+        payload = self._payload(run_id, now)
         if self.store.put_if_absent(LOCK_KEY, payload):
             return None
         try:
             holder = json.loads(self.store.get(LOCK_KEY))
         except (KeyError, ValueError):
             holder = {"run_id": "?", "heartbeat": 0.0}
-        if holder["run_id"] == run_id or now - float(holder["heartbeat"]) > stale_after_seconds:
+        stale = now - float(holder["heartbeat"]) > stale_after_seconds
+        if holder["run_id"] == run_id or stale or _dead_here(holder):
             # Ours already, or left behind by a run that died without releasing it.
             self.store.put(LOCK_KEY, payload)
             return None
         return str(holder["run_id"])
 
     def refresh_lock(self, run_id: str, now: float) -> None:
-        self.store.put(LOCK_KEY, json.dumps({"run_id": run_id, "heartbeat": now}).encode())
+        self.store.put(LOCK_KEY, self._payload(run_id, now))
 
     def release_lock(self, run_id: str) -> None:
         try:
@@ -75,3 +84,17 @@ class ObjectStoreRunStore(RunStore):
             return
         if holder.get("run_id") == run_id:
             self.store.delete(LOCK_KEY)
+
+
+def _dead_here(holder: dict[str, Any]) -> bool:
+    """True if the lock's owner ran on this host and its process is gone (killed, crashed):
+    no need to wait for its heartbeat to go stale. Elsewhere, only the heartbeat can tell."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -12,8 +12,10 @@ from typing import Any
 import pyarrow as pa
 
 from domain.context import RunContext
+from domain.errors import VerificationError
 from domain.layout import published_history_key, results_location, results_prefix
 from domain.ml.model import PREDICTION_SCHEMA
+from domain.ports.sql_engine import TableRef
 from domain.services.aggregation import check_column_collisions
 
 
@@ -69,3 +71,26 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
         "retired_runs": retired,
         "kept_runs": kept,
     }
+
+
+def rollback(ctx: RunContext, to_run: str | None = None) -> dict[str, Any]:
+    """Point the results table back at an earlier published run (the previous one by default).
+
+    Only runs still kept (see `keep_published_runs`) can be restored; the history is rewritten
+    so the restored run is the current one.
+    """
+    history = published_runs(ctx)
+    if len(history) < 2 and to_run is None:
+        raise VerificationError(f"no earlier published run of {ctx.spec.output.table} to roll back to")
+    target = to_run or history[-2]
+    if target not in history:
+        raise VerificationError(f"run {target} is not among the kept published runs {history}")
+    table = ctx.spec.output.table
+    location = results_location(table, target)
+    schema = ctx.ports.engine.query(
+        "SELECT * FROM {{ results }} LIMIT 0", {"results": TableRef(table, location)}, sql_name="rollback"
+    ).schema
+    ctx.ports.catalog.publish(table, schema, location)
+    history = [r for r in history if r != target] + [target]
+    ctx.ports.store.put(published_history_key(table), json.dumps({"runs": history}).encode())
+    return {"table": table, "run_id": target, "location": ctx.ports.store.uri(location)}

@@ -54,3 +54,8 @@ def test_try_cast_turns_wrong_types_into_null() -> None:
 def test_only_one_select_is_accepted(sql: str) -> None:
     with pytest.raises(QueryError, match="test"):
         athena_to_duckdb(sql, sql_name="test")
+
+
+def test_difference_try_cast_of_a_decimal_string_to_integer() -> None:
+    # Trino: NULL ('12.7' is not an integer literal). DuckDB: rounds to 13.
+    assert run("SELECT TRY_CAST('12.7' AS integer)") == [(13,)]
