@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from adapters.local.json_paths import share_json_parses
 from domain.errors import QueryError
 
 
@@ -37,4 +38,4 @@ def athena_to_duckdb(sql: str, *, sql_name: str) -> str:
     tree = statements[0]
     if not isinstance(tree, exp.Query):
         raise QueryError(f"expected a SELECT statement, found {tree.key.upper()}", sql_name=sql_name)
-    return tree.transform(_json_parse_safely).sql(dialect="duckdb")
+    return share_json_parses(tree.transform(_json_parse_safely)).sql(dialect="duckdb")
