@@ -18,6 +18,7 @@ from domain.run_state import RunState
 from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
+from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
@@ -128,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
     back.add_argument("spec", type=Path)
     back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")
     back.set_defaults(func=cmd_rollback)
+    add_asl_command(sub)
     validate = sub.add_parser("validate", help="check a spec and its SQL files without running anything")
     validate.add_argument("spec", type=Path)
     validate.set_defaults(func=cmd_validate)
