@@ -148,6 +148,8 @@ def _ecs_task(task_definition: str, command: str) -> dict[str, Any]:
             "Cluster": "${ecs_cluster_arn}",
             "TaskDefinition": f"${{{task_definition}}}",
             "LaunchType": "FARGATE",
+            # Tasks carry the task definition's cost-allocation tags, so the budget sees them.
+            "PropagateTags": "TASK_DEFINITION",
             "NetworkConfiguration": {
                 "AwsvpcConfiguration": {
                     # Comma-separated template strings keep the template valid JSON for any count.
