@@ -42,7 +42,8 @@ def _outermost(paths: Sequence[str]) -> list[str]:
 
 
 class DockerTaskRunner(TaskRunner):
-    """Runs `command + task.arguments()` in a fresh container of `image`.
+    """Runs `command + task.arguments()` in a fresh container of `image`, with the environment
+    `env`, then `role_env[task.role]`, then `task.env` (later ones win), as SubprocessTaskRunner.
 
     Paths in a spec are host paths, so every directory in `mounts` is bind-mounted at the same
     absolute path inside the container: the spec, its SQL files, the source data and the output
@@ -57,17 +58,19 @@ class DockerTaskRunner(TaskRunner):
     def __init__(
         self,
         command: Sequence[str],
-        mounts: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
-        image: str = DEFAULT_IMAGE,
+        role_env: Mapping[str, Mapping[str, str]] | None = None,
         *,
+        mounts: Sequence[str] = (),
+        image: str = DEFAULT_IMAGE,
         user: str | None = None,
         network_mode: str = "none",
         client_factory: Callable[[], docker.DockerClient] = docker.from_env,
     ) -> None:
         self.command = list(command)
-        self.mounts = _outermost(mounts)
         self.env = dict(env or {})
+        self.role_env = {role: dict(values) for role, values in (role_env or {}).items()}
+        self.mounts = _outermost(mounts)
         self.image = image
         self.user = user if user is not None else f"{os.getuid()}:{os.getgid()}"
         self.network_mode = network_mode
@@ -104,7 +107,9 @@ class DockerTaskRunner(TaskRunner):
                 [*self.command, *task.arguments()],
                 name=self._name(task),
                 labels={"batchml.run_id": task.run_id, "batchml.task_id": task.task_id},
-                environment={**self.env, **task.env},
+                # Only what is given: unlike a child process, a container inherits nothing from the
+                # host's environment, and must not (host paths, credentials).
+                environment={**self.env, **self.role_env.get(task.role, {}), **task.env},
                 mounts=[Mount(target=path, source=path, type="bind") for path in self.mounts],
                 user=self.user,
                 network_mode=self.network_mode,
