@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 import joblib
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-from sklearn.pipeline import Pipeline
+from sklearn.base import RegressorMixin
+from sklearn.ensemble import HistGradientBoostingRegressor
 
-from domain.errors import SchemaMismatchError
+from domain.ml.encoding import FeatureEncoder
+from domain.ml.features import FeatureSchema
 
 PREDICTION_SCHEMA = pa.schema(
     [
@@ -25,82 +25,12 @@ PREDICTION_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class FeatureSchema:
-    """Names and Arrow types of the model's inputs, in order; the contract batches must meet."""
-
-    columns: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def from_arrow(cls, schema: pa.Schema, exclude: set[str]) -> FeatureSchema:
-        return cls(tuple((f.name, _type_name(f.type)) for f in schema if f.name not in exclude))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.columns]
-
-    @property
-    def categorical(self) -> list[str]:
-        return [name for name, kind in self.columns if kind == "string"]
-
-    @property
-    def numeric(self) -> list[str]:
-        return [name for name, kind in self.columns if kind != "string"]
-
-    def check(self, schema: pa.Schema, exclude: set[str], where: str) -> None:
-        found = FeatureSchema.from_arrow(schema, exclude)
-        if found.columns != self.columns:
-            expected = dict(self.columns)
-            actual = dict(found.columns)
-            missing = sorted(set(expected) - set(actual))
-            extra = sorted(set(actual) - set(expected))
-            changed = sorted(n for n in set(expected) & set(actual) if expected[n] != actual[n])
-            details = []
-            if missing:
-                details.append(f"missing {missing}")
-            if extra:
-                details.append(f"unexpected {extra}")
-            if changed:
-                details.append("type changed " + ", ".join(f"{n}: {expected[n]} -> {actual[n]}" for n in changed))
-            if not details:
-                details.append("column order differs")
-            raise SchemaMismatchError(f"{where}: features do not match the model card ({'; '.join(details)})")
-
-
-def _type_name(t: pa.DataType) -> str:
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "double"
-    raise SchemaMismatchError(
-        f"feature type {t} is not supported; cast it to a number, boolean or varchar in the features SQL"
-    )
-
-
-def to_frame(table: pa.Table, features: FeatureSchema) -> pd.DataFrame:
-    """Arrow -> the frame sklearn sees: numbers as float (NULL -> NaN), strings as objects."""
-    data: dict[str, Any] = {}
-    for name, kind in features.columns:
-        column = table.column(name)
-        if kind == "string":
-            values = column.to_numpy(zero_copy_only=False).astype(object)
-            values[pd.isna(values)] = np.nan
-            data[name] = values
-        else:
-            data[name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    return pd.DataFrame(data, columns=features.names)
-
-
 @dataclass
 class TrainedModel:
-    features: FeatureSchema
-    point: Pipeline
-    lower: Pipeline
-    upper: Pipeline
+    encoder: FeatureEncoder
+    point: RegressorMixin  # a HistGradientBoostingRegressor, or a Ridge pipeline
+    lower: HistGradientBoostingRegressor
+    upper: HistGradientBoostingRegressor
     label_median: float
     label_lower: float  # the label's own central interval: the "know nothing" bounds
     label_upper: float
@@ -108,9 +38,13 @@ class TrainedModel:
     # coverage on data the quantile models did not see (conformalized quantile regression).
     interval_margin: float = 0.0
 
-    def interval(self, frame: pd.DataFrame, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        low = np.minimum(self.lower.predict(frame) - self.interval_margin, value)
-        high = np.maximum(self.upper.predict(frame) + self.interval_margin, value)
+    @property
+    def features(self) -> FeatureSchema:
+        return self.encoder.features
+
+    def interval(self, x: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        low = np.minimum(self.lower.predict(x) - self.interval_margin, value)
+        high = np.maximum(self.upper.predict(x) + self.interval_margin, value)
         return low, high
 
     def predict(self, table: pa.Table) -> pa.Table:
@@ -124,10 +58,10 @@ class TrainedModel:
         n = table.num_rows
         if n == 0:
             return PREDICTION_SCHEMA.empty_table()
-        frame = to_frame(table, self.features)
-        value = self.point.predict(frame)
-        low, high = self.interval(frame, value)
-        empty = frame.isna().all(axis=1).to_numpy() | ~np.isfinite(value)
+        x = self.encoder.matrix(table)
+        value = self.point.predict(x)
+        low, high = self.interval(x, value)
+        empty = np.isnan(x).all(axis=1) | ~np.isfinite(value)
         value = np.where(empty, self.label_median, value)
         low = np.where(empty, self.label_lower, low)
         high = np.where(empty, self.label_upper, high)

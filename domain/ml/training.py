@@ -16,8 +16,10 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
 
 from domain.errors import DataQualityError
+from domain.ml.encoding import FeatureEncoder
 from domain.ml.estimators import build_point_model, build_quantile_model
-from domain.ml.model import FeatureSchema, TrainedModel, to_frame
+from domain.ml.features import FeatureSchema
+from domain.ml.model import TrainedModel
 from domain.spec import ModelSection
 
 
@@ -50,18 +52,19 @@ def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedMod
     features = FeatureSchema.from_arrow(table.schema, {id_column, spec.label})
     if not features.columns:
         raise DataQualityError("the features SELECT returns no feature columns besides the id and label")
-    x = to_frame(table, features)
+    encoder = FeatureEncoder.fit(table, features)
+    x = encoder.matrix(table)
     y = table.column(spec.label).cast(pa.float64()).to_numpy(zero_copy_only=False)
     x_train, x_held, y_train, y_held = train_test_split(x, y, test_size=spec.holdout_fraction, random_state=spec.seed)
     x_cal, x_test, y_cal, y_test = train_test_split(x_held, y_held, test_size=0.5, random_state=spec.seed)
     alpha = (1.0 - spec.interval_coverage) / 2.0
-    num, cat = features.numeric, features.categorical
-    point = build_point_model(spec.estimator, dict(spec.params), num, cat, spec.seed).fit(x_train, y_train)
-    lower = build_quantile_model(alpha, num, cat, spec.seed).fit(x_train, y_train)
-    upper = build_quantile_model(1.0 - alpha, num, cat, spec.seed).fit(x_train, y_train)
+    mask = encoder.categorical_mask
+    point = build_point_model(spec.estimator, dict(spec.params), mask, spec.seed).fit(x_train, y_train)
+    lower = build_quantile_model(alpha, mask, spec.seed).fit(x_train, y_train)
+    upper = build_quantile_model(1.0 - alpha, mask, spec.seed).fit(x_train, y_train)
     lo_q, median, hi_q = np.quantile(y_train, [alpha, 0.5, 1.0 - alpha])
     model = TrainedModel(
-        features=features,
+        encoder=encoder,
         point=point,
         lower=lower,
         upper=upper,

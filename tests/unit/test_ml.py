@@ -47,6 +47,16 @@ def test_predictions_carry_bounds_confidence_and_source() -> None:
     assert sources[100] == "DEFAULT" and confidence[100] == 0.0 and value[100] == model.label_median
 
 
+def test_unknown_and_missing_categories_are_treated_as_missing() -> None:
+    model, _ = fit(regression_table(800), "id", ModelSection(label="label"))
+    table = regression_table(3, seed=4, labelled=False)
+    table = table.set_column(3, "group", pa.array(["a", "never-seen", None]))
+    x = model.encoder.matrix(table)
+    assert x[0, 1] == model.encoder.vocabulary["group"].index("a")
+    assert np.isnan(x[1, 1]) and np.isnan(x[2, 1])
+    assert model.predict(table).column("value_source").to_pylist() == ["ML_PREDICTION"] * 3
+
+
 def test_model_survives_serialisation() -> None:
     model, _ = fit(regression_table(500), "id", ModelSection(label="label"))
     table = regression_table(20, seed=3, labelled=False)
