@@ -21,6 +21,7 @@ import pytest
 from docker.errors import DockerException
 
 from adapters.local.docker_runner import DockerTaskRunner
+from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskRunner, TaskSpec
 
@@ -87,7 +88,7 @@ def project_image() -> str:
     return IMAGE
 
 
-@pytest.fixture(params=["subprocess", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(params=["subprocess", "forkserver", pytest.param("docker", marks=pytest.mark.docker)])
 def make_runner(request: pytest.FixtureRequest, tmp_path: Path) -> RunnerFactory:
     """Builds a runner of the parametrised kind for a command prefix; `{python}` in the prefix is
     the interpreter that kind runs (this venv's, or the image's)."""
@@ -96,6 +97,11 @@ def make_runner(request: pytest.FixtureRequest, tmp_path: Path) -> RunnerFactory
     if request.param == "subprocess":
         python = sys.executable
         return lambda prefix: SubprocessTaskRunner([python if a == "{python}" else a for a in prefix], env, role_env)
+    if request.param == "forkserver":
+        # The fake task as a function; a prefix that is not the fake script names a missing entry.
+        return lambda prefix: ForkServerTaskRunner(
+            "tests.integration.fake_task:main" if prefix[0] == "{python}" else prefix[0], (), env, role_env
+        )
     image: str = request.getfixturevalue("project_image")
     return lambda prefix: DockerTaskRunner(
         ["python" if a == "{python}" else a for a in prefix], env, role_env, mounts=[str(tmp_path)], image=image
