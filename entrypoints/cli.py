@@ -75,7 +75,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
     root = Path(load_spec(args.spec).output.root) if args.spec else args.root
-    result = containers.query_catalog(root, args.sql)
+    result = containers.query_catalog(root, args.sql, args.run)
     grid = Table(*result.schema.names, header_style="bold")
     for row in result.slice(0, args.limit).to_pylist():
         grid.add_row(*("NULL" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
@@ -124,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
     where.add_argument("--spec", type=Path)
     query.add_argument("--limit", type=int, default=50)
+    query.add_argument("--run", metavar="RUN_ID", help="also query that run's own tables (staging, features, ...)")
     query.set_defaults(func=cmd_query)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
     back.add_argument("spec", type=Path)

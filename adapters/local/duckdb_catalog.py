@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from adapters.local.paths import resolve_key
-from domain.identifiers import check_identifier
+from domain.identifiers import check_identifier, is_identifier
 from domain.ports.catalog import Catalog
 
 CATALOG_FILE = "catalog.duckdb"
@@ -114,9 +114,27 @@ class DuckDBCatalog(Catalog):
             except duckdb.CatalogException:
                 return []
 
-    def query(self, sql: str) -> pa.Table:
-        """A user's SQL over the catalog's tables, read-only (used by `batchml query`)."""
+    def run_tables(self, run_id: str) -> dict[str, Path]:
+        """The run's own tables still on disk (all of them with keep_intermediates), by name."""
+        folder = resolve_key(self.root, f"runs/{run_id}")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no run {run_id} under {self.root / 'runs'}")
+        return {
+            table.name: table
+            for table in sorted(folder.iterdir())
+            if table.is_dir() and is_identifier(table.name) and any(table.rglob("*.parquet"))
+        }
+
+    def query(self, sql: str, run_id: str | None = None) -> pa.Table:
+        """A user's SQL over the catalog's tables, read-only (used by `batchml query`); with a
+        run id, that run's tables too, as views named after them (staging, features, ...)."""
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run a pipeline first")
         with self._connect(read_only=True) as conn:
+            for name, folder in (self.run_tables(run_id) if run_id else {}).items():
+                hive = "true" if name in ("scoring", "predictions") else "false"
+                glob = str(folder / "**" / "*.parquet").replace("'", "''")
+                conn.execute(
+                    f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}', hive_partitioning = {hive})"
+                )
             return conn.sql(sql).to_arrow_table()

@@ -44,3 +44,16 @@ def test_catalog_creates_once_publishes_and_answers_queries(tmp_path: Path) -> N
     assert rows == [{"id": "a", "value": 1.0}, {"id": "b", "value": 2.0}]  # no column from the folder name
     catalog.drop("results")
     assert catalog.location("results") is None
+
+
+def test_query_reaches_a_runs_own_tables(tmp_path: Path) -> None:
+    catalog = DuckDBCatalog(tmp_path)
+    catalog.ensure_table("results", pa.schema([("id", pa.string())]), "results/results/")
+    staging = tmp_path / "runs" / "r1" / "staging"
+    staging.mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["a", "b", "c"]}), staging / "part-00000.parquet")
+    (tmp_path / "runs" / "r1" / "model").mkdir()  # not a table: no Parquet in it
+    assert list(catalog.run_tables("r1")) == ["staging"]
+    assert catalog.query("SELECT count(*) AS n FROM staging", run_id="r1").to_pylist() == [{"n": 3}]
+    with pytest.raises(FileNotFoundError, match="no run r9"):
+        catalog.query("SELECT 1", run_id="r9")
