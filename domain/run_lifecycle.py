@@ -9,8 +9,16 @@ from domain.errors import RunLockedError, SpecError
 from domain.run_state import Failure, RunState, StageRecord
 from domain.services.batching import load_manifest
 from domain.services.training import load_card
+from domain.spec import STAGE_NAMES, PipelineSpec
 
 LOCK_STALE_AFTER_SECONDS = 300.0
+
+
+def lock_stale_after(spec: PipelineSpec) -> float:
+    """How long a silent lock is honoured: the local orchestrator renews it every 30 s, but on
+    AWS nothing does while a Fargate task runs, so never less than the longest stage timeout."""
+    longest = max(spec.retry_for(stage).timeout_seconds for stage in STAGE_NAMES)
+    return max(LOCK_STALE_AFTER_SECONDS, longest + 60.0)
 
 
 def _resumable(ctx: RunContext, state: RunState | None, resume: bool, fingerprints: dict[str, str]) -> None:
@@ -42,11 +50,13 @@ def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
         "source files": ctx.ports.engine.source_fingerprint(ctx.spec.source.path),
     }
     _resumable(ctx, run_store.load(ctx.run_id), resume, fingerprints)
-    holder = run_store.acquire_lock(ctx.run_id, now, LOCK_STALE_AFTER_SECONDS)
+    stale_after = lock_stale_after(ctx.spec)
+    holder = run_store.acquire_lock(ctx.run_id, now, stale_after)
     if holder is not None:
         raise RunLockedError(
             f"run {holder} is active on {ctx.ports.store.uri('')}: wait for it to end "
-            f"(its lock expires {LOCK_STALE_AFTER_SECONDS:.0f}s after its last heartbeat if it died)"
+            f"(if it died, its lock is taken over at once on the same machine, else {stale_after:.0f}s after "
+            "its last heartbeat)"
         )
     state = run_store.load(ctx.run_id) or RunState(
         run_id=ctx.run_id,

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from domain.errors import BatchmlError
+from domain.errors import BatchmlError, SpecError, StageError
 from domain.faults import FaultPlan
 from domain.run_lifecycle import start_run
 from domain.run_state import RunState
@@ -19,6 +19,7 @@ from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.asl_command import add_asl_command
+from entrypoints.aws_launch import run_on_aws
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
@@ -32,6 +33,8 @@ def new_run_id() -> str:
 def run_pipeline(
     spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None = None
 ) -> RunState:
+    if (settings.backend or spec.pipeline.backend) == "aws":
+        return run_pipeline_on_aws(spec_file, spec, settings, console, resume)
     container = containers.build_container(spec, settings, spec_file)
     run_id = resume or new_run_id()
     with containers.progress_display(len(STAGE_NAMES), console) as display:
@@ -45,6 +48,19 @@ def run_pipeline(
         table=spec.output.table,
         resume_command=f"batchml run {spec_file} --resume {run_id}",
     )
+    return state
+
+
+def run_pipeline_on_aws(
+    spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None
+) -> RunState:
+    if resume:
+        raise SpecError("--resume works for local runs; on AWS, start a new run (the state machine has no resume)")
+    run_id = new_run_id()
+    state, status = run_on_aws(spec_file, spec, settings, console, run_id)
+    if state is None:
+        raise StageError("pre_cleanup", f"execution {status}: the run never recorded its state (see CloudWatch Logs)")
+    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command="(start a new run)")
     return state
 
 
@@ -110,12 +126,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--malformed-fraction", type=float, default=0.001)
     demo.add_argument("--rows-per-batch", type=int, help="override the example spec's [batches] rows_per_batch")
     demo.add_argument("--max-concurrency", type=int, help="override the example spec's [batches] max_concurrency")
-    demo.add_argument("--task-runner", choices=["subprocess", "docker"])
+    demo.add_argument("--task-runner", choices=containers.TASK_RUNNERS)
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the pipeline a spec describes")
     run.add_argument("spec", type=Path)
     run.add_argument("--backend", choices=["local", "aws"])
-    run.add_argument("--task-runner", choices=["subprocess", "docker"])
+    run.add_argument("--task-runner", choices=containers.TASK_RUNNERS, help="how local tasks run (default forkserver)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
     run.set_defaults(func=cmd_run)
     query = sub.add_parser("query", help="SQL over the published tables (DuckDB dialect)")

@@ -21,10 +21,13 @@ from adapters.aws.fargate_runner import FargateTaskRunner
 from adapters.aws.glue_catalog import GlueCatalog
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.s3_store import S3ObjectStore
+from adapters.aws.sfn_launcher import StepFunctionsLauncher
 from adapters.aws.stdout_event_log import StdoutEventLog
+from adapters.local.docker_runner import DockerTaskRunner
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
+from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
 from adapters.local.orchestrator import LocalOrchestrator
 from adapters.local.progress import RichProgressEventLog
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 BACKENDS = ("local", "aws")
-TASK_RUNNERS = ("subprocess",)
+# forkserver: a process per task, forked warm (the default); subprocess: a fresh interpreter per
+# task; docker: a container of the project image per task, the closest stand-in for Fargate.
+TASK_RUNNERS = ("forkserver", "subprocess", "docker")
 # On AWS the tasks are ECS tasks on Fargate, whatever BATCHML_TASK_RUNNER says for local runs.
 AWS_TASK_RUNNER = "fargate"
 TASK_PROGRAM = "batchml-task"  # the image's entry point (pyproject's [project.scripts])
@@ -71,9 +76,14 @@ class Container(containers.DeclarativeContainer):
     glue = providers.Singleton(aws_client, "glue", config.aws.region, config.aws.endpoint_url)
     athena = providers.Singleton(aws_client, "athena", config.aws.region, config.aws.endpoint_url)
     ecs = providers.Singleton(aws_client, "ecs", config.aws.region, config.aws.endpoint_url)
+    sfn = providers.Singleton(aws_client, "stepfunctions", config.aws.region, config.aws.endpoint_url)
     s3_store = providers.Singleton(S3ObjectStore, client=s3, bucket=config.s3_bucket, prefix=config.s3_prefix)
     glue_tables = providers.Singleton(
-        GlueTables, client=glue, database=config.aws.glue_database, bucket=config.s3_bucket, prefix=config.s3_prefix
+        GlueTables,
+        client=glue,
+        database=config.aws.glue_database,
+        bucket=config.s3_bucket,
+        prefix=config.s3_prefix,
     )
 
     object_store = providers.Selector(
@@ -115,8 +125,23 @@ class Container(containers.DeclarativeContainer):
     )
     task_runner = providers.Selector(
         config.task_runner,
+        forkserver=providers.Singleton(
+            ForkServerTaskRunner,
+            entry="entrypoints.task_main:main",
+            args=config.task_args,
+            env=config.task_env,
+            role_env=config.task_role_env,
+        ),
         subprocess=providers.Singleton(
             SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
+        ),
+        docker=providers.Singleton(
+            DockerTaskRunner,
+            command=config.docker_task_command,
+            env=config.task_env,
+            role_env=config.task_role_env,
+            mounts=config.task_mounts,
+            image=config.docker_image,
         ),
         fargate=providers.Singleton(
             FargateTaskRunner,
@@ -152,12 +177,34 @@ def build_container(
             "output_root": spec.output.root,
             "duckdb_threads": settings.duckdb_threads,
             "duckdb_memory_limit": settings.duckdb_memory_limit,
+            "task_args": ["--spec", str(Path(spec_file).resolve())],
             "task_command": [sys.executable, "-m", "entrypoints.task_main", "--spec", str(Path(spec_file).resolve())],
+            "docker_task_command": [TASK_PROGRAM, "--spec", str(Path(spec_file).resolve())],
+            "docker_image": settings.docker_image,
+            "task_mounts": host_folders(spec, Path(spec_file)),
             "task_env": settings.task_environment(),
             "task_role_env": settings.thread_environment(spec.batches.max_concurrency),
         }
     )
     return container
+
+
+def host_folders(spec: PipelineSpec, spec_file: Path) -> list[str]:
+    """What a task container must see, mounted at the same paths as on the host: the spec's
+    folder, its SQL files' folders, the source and the output root."""
+    base = spec_file.resolve().parent
+    source = Path(spec.source.path)
+    while not source.exists() and source != source.parent:  # a glob: its nearest real folder
+        source = source.parent
+    folders = {
+        base,
+        (base / spec.sql.staging).resolve().parent,
+        (base / spec.sql.features).resolve().parent,
+        source if source.is_dir() else source.parent,
+        Path(spec.output.root),
+    }
+    Path(spec.output.root).mkdir(parents=True, exist_ok=True)
+    return sorted(str(folder) for folder in folders)
 
 
 def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Container:
@@ -216,10 +263,14 @@ def orchestrator(container: Container, ctx: RunContext, faults: FaultPlan) -> Lo
     return LocalOrchestrator(ctx, build_graph(ctx.spec), container.task_runner(), faults=faults)
 
 
-def query_catalog(root: Path, sql: str) -> pa.Table:
-    """Run a user's SQL (DuckDB dialect) over the local catalog's tables."""
-    return DuckDBCatalog(root).query(sql)
+def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:
+    """Run a user's SQL (DuckDB dialect) over the local catalog's tables (and a run's own)."""
+    return DuckDBCatalog(root).query(sql, run_id)
 
 
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:
     return RichProgressEventLog(stage_count, console)
+
+
+def launcher(container: Container, state_machine_arn: str, events: EventLog) -> StepFunctionsLauncher:
+    return StepFunctionsLauncher(container.sfn(), state_machine_arn, events)

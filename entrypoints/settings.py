@@ -52,7 +52,7 @@ class AwsSettings:
 @dataclass(frozen=True)
 class Settings:
     backend: str | None  # None: use the spec's [pipeline] backend
-    task_runner: str  # "subprocess" (OS processes) or "docker" (containers of the project image)
+    task_runner: str  # "forkserver" (default), "subprocess" or "docker": see entrypoints/containers.py
     duckdb_threads: int | None
     duckdb_memory_limit: str | None
     docker_image: str
@@ -65,7 +65,7 @@ class Settings:
         threads = env.get("BATCHML_DUCKDB_THREADS")
         return cls(
             backend=backend or env.get("BATCHML_BACKEND") or None,
-            task_runner=task_runner or env.get("BATCHML_TASK_RUNNER", "subprocess"),
+            task_runner=task_runner or env.get("BATCHML_TASK_RUNNER", "forkserver"),
             duckdb_threads=int(threads) if threads else None,
             duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),

@@ -20,7 +20,13 @@ from domain.services.batching import load_manifest
 
 def read_batch(ctx: RunContext, batch: int) -> pa.Table:
     store = ctx.ports.store
-    objects = [o for o in store.list(ctx.layout.scoring_batch_prefix(batch)) if o.key.endswith(".parquet")]
+    # Every data file of the batch: DuckDB names them *.parquet, Athena's CTAS gives no extension;
+    # names starting with '_' or '.' are markers and temporary files, not data.
+    objects = [
+        o
+        for o in store.list(ctx.layout.scoring_batch_prefix(batch))
+        if not o.key.rsplit("/", 1)[-1].startswith(("_", "."))
+    ]
     tables = [pq.read_table(io.BytesIO(store.get(o.key))) for o in objects]
     if not tables:
         raise VerificationError(

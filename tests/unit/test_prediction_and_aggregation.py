@@ -109,3 +109,14 @@ def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
     assert "'run-1' AS run_id" in sql and "'abc' AS model_version" in sql
     assert json.dumps(card)  # the card's default value is inlined as typed literals:
     assert "CAST(30.0 AS double)" in sql
+
+
+def test_batch_files_without_an_extension_are_read_and_markers_skipped(
+    ctx: RunContext, store_with_batch: FakeObjectStore
+) -> None:
+    """Athena's CTAS names its output files without `.parquet`; `_SUCCESS`-style markers are not data."""
+    prefix = ctx.layout.scoring_batch_prefix(1)
+    store_with_batch.put(prefix + "20261126_000001_00002_abcde", store_with_batch.get(prefix + "data_0.parquet"))
+    store_with_batch.delete(prefix + "data_0.parquet")
+    store_with_batch.put(prefix + "_SUCCESS", b"")
+    assert run_prediction_batch(ctx, 1) == {"batch": 1, "rows": 10}

@@ -1,0 +1,56 @@
+"""The statements that write tables in Athena: CTAS, INSERT INTO, and the partition chunks.
+
+Athena's limits decide the shape (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html):
+a CTAS or INSERT INTO writes at most 100 partitions, and a CTAS needs an empty location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.sql import string_literal
+
+MAX_PARTITIONS_PER_STATEMENT = 100
+
+
+def quoted(*parts: str) -> str:
+    """`"database"."table"`: identifiers here are validated names, quoted against reserved words."""
+    return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+
+
+def ctas(table: str, location_uri: str, select: str, partitioned_by: str | None = None) -> str:
+    properties = [
+        "format = 'PARQUET'",
+        "write_compression = 'SNAPPY'",
+        f"external_location = {string_literal(location_uri)}",
+    ]
+    if partitioned_by:
+        # Athena's rule: partition columns come last in the SELECT list.
+        properties.append(f"partitioned_by = ARRAY[{string_literal(partitioned_by)}]")
+    return f"CREATE TABLE {table}\nWITH ({', '.join(properties)})\nAS\n{select}"
+
+
+def insert(table: str, select: str) -> str:
+    return f"INSERT INTO {table}\n{select}"
+
+
+def partition_chunks(values: Sequence[str | None]) -> list[list[str | None]]:
+    """Partition values in groups one statement may write; at least one (maybe empty) group,
+    so an empty result still gets its (empty) table."""
+    ordered = sorted(values, key=lambda v: (v is None, v or ""))
+    size = MAX_PARTITIONS_PER_STATEMENT
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)] or [[]]
+
+
+def chunk_filter(column: str, chunk: Sequence[str | None]) -> str:
+    """A WHERE condition selecting exactly the rows of the chunk's partitions (NULL included:
+    Hive files those under __HIVE_DEFAULT_PARTITION__)."""
+    if not chunk:
+        return "TRUE"
+    known = [v for v in chunk if v is not None]
+    parts = []
+    if known:
+        parts.append(f"CAST({quoted(column)} AS varchar) IN ({', '.join(string_literal(v) for v in known)})")
+    if len(known) < len(chunk):
+        parts.append(f"{quoted(column)} IS NULL")
+    return " OR ".join(parts)

@@ -1,0 +1,68 @@
+"""Athena's GetQueryResults pages -> one Arrow table, typed by the result's ColumnInfo.
+
+Athena hands every value over as text (`VarCharValue`, absent for NULL); the column types
+say how to read it back. Types Arrow has no direct reading for (arrays, maps, rows, JSON,
+time zones) stay text, as the Athena console shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+_TYPES: dict[str, pa.DataType] = {
+    "boolean": pa.bool_(),
+    "tinyint": pa.int8(),
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "real": pa.float32(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "varchar": pa.string(),
+    "char": pa.string(),
+    "string": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("ms"),
+}
+
+
+def arrow_type(column: Mapping[str, Any]) -> pa.DataType:
+    name = str(column.get("Type", "varchar")).lower()
+    if name == "decimal":
+        return pa.decimal128(int(column.get("Precision", 38)), int(column.get("Scale", 0)))
+    return _TYPES.get(name.split("(")[0], pa.string())
+
+
+def result_schema(columns: Sequence[Mapping[str, Any]]) -> pa.Schema:
+    return pa.schema([(str(c.get("Name") or c.get("Label")), arrow_type(c)) for c in columns])
+
+
+def _column(values: list[str | None], data_type: pa.DataType) -> pa.Array:
+    text = pa.array(values, pa.string())
+    if data_type == pa.string():
+        return text
+    try:
+        return text.cast(data_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # A value Arrow cannot read as that type (a timestamp with a zone, say): keep the text.
+        return text
+
+
+def rows_text(rows: Iterable[Mapping[str, Any]]) -> list[list[str | None]]:
+    return [[cell.get("VarCharValue") for cell in row.get("Data", [])] for row in rows]
+
+
+def to_table(columns: Sequence[Mapping[str, Any]], rows: list[list[str | None]]) -> pa.Table:
+    schema = result_schema(columns)
+    arrays = [_column([row[i] if i < len(row) else None for row in rows], f.type) for i, f in enumerate(schema)]
+    fields = [pa.field(f.name, a.type) for f, a in zip(schema, arrays, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def is_header(row: list[str | None], columns: Sequence[Mapping[str, Any]]) -> bool:
+    """Athena repeats the column labels as the first row of a SELECT's first page."""
+    return row == [c.get("Label") or c.get("Name") for c in columns]

@@ -1,0 +1,42 @@
+"""The Glue Data Catalog as the Catalog: tables a user queries by name in Athena."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from adapters.aws.glue_tables import GlueTables
+from adapters.aws.glue_types import hive_columns
+from domain.identifiers import check_identifier
+from domain.ports.catalog import Catalog
+
+if TYPE_CHECKING:
+    from mypy_boto3_glue import GlueClient
+
+
+class GlueCatalog(Catalog):
+    def __init__(self, client: GlueClient, database: str, bucket: str, prefix: str = "") -> None:
+        self.tables = GlueTables(client, database, bucket, prefix)
+
+    def ensure_table(self, name: str, schema: pa.Schema, location: str) -> bool:
+        check_identifier(name, "table name")
+        self.tables.ensure_database()
+        if self.tables.get(name) is not None:
+            return False
+        return self.tables.create(self.tables.table_input(name, hive_columns(schema), location))
+
+    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
+        check_identifier(name, "table name")
+        self.tables.ensure_database()
+        self.tables.replace(self.tables.table_input(name, hive_columns(schema), location))
+
+    def location(self, name: str) -> str | None:
+        table = self.tables.get(name)
+        if table is None:
+            return None
+        return self.tables.key_of(table.get("StorageDescriptor", {}).get("Location", ""))
+
+    def drop(self, name: str) -> None:
+        check_identifier(name, "table name")
+        self.tables.delete(name)

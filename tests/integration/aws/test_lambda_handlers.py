@@ -1,0 +1,127 @@
+"""The Lambda handlers, called as Lambda calls them, with every AWS call going to moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from adapters.aws.s3_store import S3ObjectStore
+from domain.errors import QueryError, VerificationError
+from entrypoints import containers, lambda_handlers
+from entrypoints.spec_source import upload_spec
+from tests.integration.aws.fixtures import write_aws_spec
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def event(
+    tmp_path: Path, s3_store: S3ObjectStore, s3_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("BATCHML_GLUE_DATABASE", "batchml_it")
+    containers.aws_client.cache_clear()  # clients of this test's moto, not an earlier one's
+    s3_client.create_bucket(Bucket="raw-source")
+    s3_client.put_object(Bucket="raw-source", Key="in/a.jsonl", Body=b'{"id": "1"}\n')
+    yield {"run_id": "r1", "spec_uri": upload_spec(write_aws_spec(tmp_path), s3_store, "r1")}
+    containers.aws_client.cache_clear()
+
+
+def run_json(store: S3ObjectStore, run_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(store.get(f"runs/{run_id}/run.json"))
+    return state
+
+
+def test_pre_cleanup_starts_the_run_and_cleanup_ends_it(
+    event: dict[str, Any], s3_store: S3ObjectStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An earlier run that died: its intermediate files are leftovers, its record stays.
+    s3_store.put("runs/r0/run.json", json.dumps({"run_id": "r0", "started_at": 1.0, "status": "FAILED"}).encode())
+    s3_store.put("runs/r0/staging/part-00000.parquet", b"old")
+    result = lambda_handlers.pre_cleanup(event, None)
+    assert result == {"run_id": "r1", "stage": "pre_cleanup", "objects_deleted": 1}
+    state = run_json(s3_store, "r1")
+    assert state["status"] == "RUNNING" and state["stages"]["pre_cleanup"]["status"] == "SUCCEEDED"
+    assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
+    assert not s3_store.exists("runs/r0/staging/part-00000.parquet")
+    assert run_json(s3_store, "r0")["status"] == "ABANDONED"
+    # A Step Functions retry of the first stage resumes the run instead of refusing it.
+    assert lambda_handlers.pre_cleanup(event, None)["stage"] == "pre_cleanup"
+
+    s3_store.put("runs/r1/features/part-00000.parquet", b"intermediate")
+    assert lambda_handlers.cleanup(event, None)["objects_deleted"] == 1
+    state = run_json(s3_store, "r1")
+    assert state["status"] == "SUCCEEDED" and state["stages"]["cleanup"]["attempts"] == 1
+    assert not s3_store.exists("runs/_lock.json")
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {"run_started", "stage_started", "stage_succeeded", "run_succeeded"} <= {e["event"] for e in events}
+    assert all(e["run_id"] == "r1" for e in events)
+
+
+def test_a_failing_stage_is_recorded_and_raised_under_a_name_step_functions_matches(
+    event: dict[str, Any], s3_store: S3ObjectStore
+) -> None:
+    lambda_handlers.pre_cleanup(event, None)
+    # Moto's Athena runs no SQL, so the staged table never appears: a permanent query error.
+    with pytest.raises(lambda_handlers.PermanentError, match=r"^\[staging\] QueryError: .*no table at s3://"):
+        lambda_handlers.staging(event, None)
+    assert run_json(s3_store, "r1")["stages"]["staging"]["status"] == "FAILED"
+
+
+def test_record_failure_ends_the_run_failed_and_frees_the_root(event: dict[str, Any], s3_store: S3ObjectStore) -> None:
+    lambda_handlers.pre_cleanup(event, None)
+    cause = {
+        "errorMessage": "[staging] QueryError: staging.sql: Athena query q1 FAILED: SYNTAX_ERROR",
+        "errorType": "PermanentError",
+    }
+    failure = {**event, "stage": "staging", "error": {"Error": "PermanentError", "Cause": json.dumps(cause)}}
+    assert lambda_handlers.record_failure(failure, None) == {"run_id": "r1", "status": "FAILED", "stage": "staging"}
+    state = run_json(s3_store, "r1")
+    assert state["status"] == "FAILED"
+    assert state["failure"]["stage"] == "staging"
+    assert state["failure"]["error"] == f"PermanentError: {cause['errorMessage']}"
+    assert not s3_store.exists("runs/_lock.json")
+
+
+def test_stages_refuse_a_run_that_was_never_started(event: dict[str, Any]) -> None:
+    with pytest.raises(lambda_handlers.PermanentError, match="no state"):
+        lambda_handlers.features(event, None)
+    with pytest.raises(lambda_handlers.PermanentError, match="bad event"):
+        lambda_handlers.features({"run_id": "../x"}, None)
+
+
+def test_errors_are_sorted_by_whether_a_retry_can_help() -> None:
+    transient = lambda_handlers._step_functions_error("staging", QueryError("Rate exceeded", transient=True))
+    permanent = lambda_handlers._step_functions_error("aggregation", VerificationError("batch 3 missing"))
+    assert type(transient).__name__ in lambda_handlers.RETRYABLE_ERRORS
+    assert type(permanent).__name__ not in lambda_handlers.RETRYABLE_ERRORS
+    assert str(permanent) == "[aggregation] VerificationError: batch 3 missing"
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (
+            {"Error": "TransientError", "Cause": json.dumps({"errorMessage": "[features] boom"})},
+            "TransientError: [features] boom",
+        ),
+        (
+            {
+                "Error": "States.TaskFailed",
+                "Cause": json.dumps(
+                    {"Containers": [{"ExitCode": 3}], "StoppedReason": "Essential container in task exited"}
+                ),
+            },
+            "States.TaskFailed: task exit code 3: Essential container in task exited",
+        ),
+        ({"Error": "States.Timeout", "Cause": "Task timed out"}, "States.Timeout: Task timed out"),
+    ],
+)
+def test_error_text_reads_step_functions_causes(error: dict[str, str], text: str) -> None:
+    assert lambda_handlers.error_text(error) == text

@@ -1,0 +1,82 @@
+"""The composition root resolves a complete adapter set for every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import entrypoints
+from adapters.aws.athena_engine import AthenaSqlEngine
+from adapters.aws.fargate_runner import FargateTaskRunner
+from adapters.aws.glue_catalog import GlueCatalog
+from adapters.aws.s3_store import S3ObjectStore
+from adapters.aws.stdout_event_log import StdoutEventLog
+from adapters.local.duckdb_catalog import DuckDBCatalog
+from adapters.local.duckdb_engine import DuckDBSqlEngine
+from adapters.local.filesystem_store import FilesystemObjectStore
+from adapters.local.jsonl_event_log import JsonlEventLog
+from adapters.local.subprocess_runner import SubprocessTaskRunner
+from adapters.shared.object_store_run_store import ObjectStoreRunStore
+from domain.errors import SpecError
+from entrypoints import containers
+from entrypoints.settings import AwsSettings, Settings
+from entrypoints.spec_loader import load_spec
+from tests.integration.aws.fixtures import BUCKET, PREFIX, write_aws_spec
+
+pytestmark = pytest.mark.integration
+
+
+def test_it_is_this_projects_entrypoints_package() -> None:
+    assert Path(entrypoints.__file__).resolve().parent == Path(containers.__file__).resolve().parent
+
+
+def test_local_backend(tmp_path: Path) -> None:
+    spec_file = write_aws_spec(tmp_path)
+    spec = load_spec(
+        spec_file, overrides={"pipeline": {"backend": "local"}, "output": {"root": str(tmp_path / "lake")}}
+    )
+    container = containers.build_container(
+        spec, Settings.from_environment(backend="local", task_runner="subprocess"), spec_file
+    )
+    assert isinstance(container.object_store(), FilesystemObjectStore)
+    assert isinstance(container.sql_engine(), DuckDBSqlEngine)
+    assert isinstance(container.catalog(), DuckDBCatalog)
+    assert isinstance(container.run_store(), ObjectStoreRunStore)
+    assert isinstance(container.event_log(run_id="r1"), JsonlEventLog)
+    assert isinstance(container.task_runner(), SubprocessTaskRunner)
+
+
+@pytest.mark.usefixtures("aws")
+def test_aws_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHML_SUBNETS", "subnet-1, subnet-2")
+    monkeypatch.setenv("BATCHML_SECURITY_GROUPS", "sg-1")
+    monkeypatch.setenv("BATCHML_ATHENA_OUTPUT", f"s3://{BUCKET}/athena/")
+    spec = load_spec(write_aws_spec(tmp_path))
+    spec_uri = f"s3://{BUCKET}/{PREFIX}/runs/r1/spec/spec.toml"
+    container = containers.build_container(spec, Settings.from_environment(), spec_uri, AwsSettings.from_environment())
+    store = container.object_store()
+    assert isinstance(store, S3ObjectStore) and (store.bucket, store.prefix) == (BUCKET, f"{PREFIX}/")
+    engine = container.sql_engine()
+    assert isinstance(engine, AthenaSqlEngine) and engine.queries.output_location == f"s3://{BUCKET}/athena/"
+    assert engine.store is store  # one store per container, shared by every adapter
+    catalog = container.catalog()
+    assert isinstance(catalog, GlueCatalog) and catalog.tables.database == "batchml"
+    run_store = container.run_store()
+    assert isinstance(run_store, ObjectStoreRunStore) and run_store.store is store
+    assert isinstance(container.event_log(run_id="r1"), StdoutEventLog)
+    runner = container.task_runner()
+    assert isinstance(runner, FargateTaskRunner)
+    assert runner.command == ["batchml-task", "--spec", spec_uri]
+    assert runner.subnets == ["subnet-1", "subnet-2"] and runner.security_groups == ["sg-1"]
+    assert runner.task_definitions == {"train": "batchml-train", "predict": "batchml-predict"}
+    # Clients are made once per process, whatever the number of containers (Lambda invocations).
+    again = containers.build_container(spec, Settings.from_environment(), spec_uri, AwsSettings.from_environment())
+    assert again.s3() is container.s3()
+
+
+@pytest.mark.usefixtures("aws")
+def test_aws_backend_needs_an_s3_root(tmp_path: Path) -> None:
+    spec = load_spec(write_aws_spec(tmp_path), overrides={"output": {"root": str(tmp_path / "lake")}})
+    with pytest.raises(SpecError, match='root = "s3://bucket/prefix"'):
+        containers.build_container(spec, Settings.from_environment(), "s3://b/spec.toml")
