@@ -89,6 +89,14 @@ class RunLayout:
         return [f"{self.run_prefix}{part}/" for part in ("raw", "staging", "features", "scoring", "predictions")]
 
 
+def is_data_key(key: str) -> bool:
+    """Whether an object under a table's location holds data. Not: S3 folder markers (keys
+    ending in '/', which some writers leave), nor names starting with '_' or '.' (_SUCCESS,
+    temporary files). DuckDB names data files *.parquet; Athena's CTAS gives no extension."""
+    name = key.rsplit("/", 1)[-1]
+    return bool(name) and not name.startswith(("_", "."))
+
+
 def results_prefix(table: str) -> str:
     return f"results/{table}/"
 

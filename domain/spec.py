@@ -49,7 +49,9 @@ class RetrySpec(_Section):
 
 class PipelineSection(_Section):
     name: str
-    backend: Literal["local", "aws"] = "local"
+    # "hybrid": local orchestration and DuckDB, over a data lake in S3 (tests the S3 paths
+    # against an emulator).
+    backend: Literal["local", "aws", "hybrid"] = "local"
 
     @field_validator("name")
     @classmethod

@@ -130,7 +130,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the pipeline a spec describes")
     run.add_argument("spec", type=Path)
-    run.add_argument("--backend", choices=["local", "aws"])
+    run.add_argument("--backend", choices=containers.BACKENDS)
     run.add_argument("--task-runner", choices=containers.TASK_RUNNERS, help="how local tasks run (default forkserver)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
     run.set_defaults(func=cmd_run)

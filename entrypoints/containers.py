@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pyarrow as pa
+import pyarrow.fs as pafs
 from dependency_injector import containers, providers
 from rich.console import Console
 
@@ -26,6 +27,7 @@ from adapters.aws.stdout_event_log import StdoutEventLog
 from adapters.local.docker_runner import DockerTaskRunner
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
+from adapters.local.duckdb_s3_engine import DuckDBOnS3SqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
@@ -45,7 +47,7 @@ from entrypoints.settings import AwsSettings, Settings
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-BACKENDS = ("local", "aws")
+BACKENDS = ("local", "aws", "hybrid")
 # forkserver: a process per task, forked warm (the default); subprocess: a fresh interpreter per
 # task; docker: a container of the project image per task, the closest stand-in for Fargate.
 TASK_RUNNERS = ("forkserver", "subprocess", "docker")
@@ -64,6 +66,14 @@ def aws_client(service: str, region: str, endpoint_url: str | None) -> Any:
 def s3_client(aws: AwsSettings) -> S3Client:
     client: S3Client = aws_client("s3", aws.region, aws.endpoint_url)
     return client
+
+
+def pyarrow_s3(region: str, endpoint_url: str | None) -> pafs.S3FileSystem:
+    """pyarrow's S3 client (credentials from the usual AWS variables), for DuckDB over S3."""
+    if not endpoint_url:
+        return pafs.S3FileSystem(region=region)
+    scheme, _, host = endpoint_url.partition("://")
+    return pafs.S3FileSystem(region=region, endpoint_override=host, scheme=scheme)
 
 
 class Container(containers.DeclarativeContainer):
@@ -90,6 +100,7 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         local=providers.Singleton(FilesystemObjectStore, root=root),
         aws=s3_store,
+        hybrid=s3_store,
     )
     sql_engine = providers.Selector(
         config.backend,
@@ -105,11 +116,26 @@ class Container(containers.DeclarativeContainer):
             workgroup=config.aws.athena_workgroup,
             output_location=config.aws.athena_output,
         ),
+        hybrid=providers.Singleton(
+            DuckDBOnS3SqlEngine,
+            fs=providers.Singleton(pyarrow_s3, config.aws.region, config.aws.endpoint_url),
+            bucket=config.s3_bucket,
+            prefix=config.s3_prefix,
+            threads=config.duckdb_threads,
+            memory_limit=config.duckdb_memory_limit,
+        ),
     )
     catalog = providers.Selector(
         config.backend,
         local=providers.Singleton(DuckDBCatalog, root=root),
         aws=providers.Singleton(
+            GlueCatalog,
+            client=glue,
+            database=config.aws.glue_database,
+            bucket=config.s3_bucket,
+            prefix=config.s3_prefix,
+        ),
+        hybrid=providers.Singleton(
             GlueCatalog,
             client=glue,
             database=config.aws.glue_database,
@@ -122,6 +148,7 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         local=providers.Factory(run_event_log, root=root),
         aws=providers.Factory(StdoutEventLog),
+        hybrid=providers.Factory(StdoutEventLog),
     )
     task_runner = providers.Selector(
         config.task_runner,
@@ -165,6 +192,8 @@ def build_container(
         raise SpecError(f"backend {backend!r} is not available in this build (available: {list(BACKENDS)})")
     if backend == "aws":
         return _aws_container(spec, str(spec_file), aws or AwsSettings.from_environment())
+    if backend == "hybrid":
+        return _hybrid_container(spec, Path(spec_file), settings, aws or AwsSettings.from_environment())
     if settings.task_runner not in TASK_RUNNERS:
         raise SpecError(f"task runner {settings.task_runner!r} is not one of {list(TASK_RUNNERS)}")
     if "://" in spec.output.root:
@@ -207,13 +236,18 @@ def host_folders(spec: PipelineSpec, spec_file: Path) -> list[str]:
     return sorted(str(folder) for folder in folders)
 
 
-def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Container:
+def _s3_root(spec: PipelineSpec) -> tuple[str, str]:
     try:
-        bucket, prefix = split_s3_uri(spec.output.root)
+        return split_s3_uri(spec.output.root)
     except ValueError:
         raise SpecError(
-            f'[output] root: {spec.output.root} is not an S3 location; the aws backend needs root = "s3://bucket/prefix"'
+            f"[output] root: {spec.output.root} is not an S3 location; the {spec.pipeline.backend} backend "
+            'needs root = "s3://bucket/prefix"'
         ) from None
+
+
+def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Container:
+    bucket, prefix = _s3_root(spec)
     container = Container()
     container.config.from_dict(
         {
@@ -235,6 +269,27 @@ def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Conta
                 "security_groups": list(aws.security_groups),
                 "container_name": aws.container_name,
             },
+        }
+    )
+    return container
+
+
+def _hybrid_container(spec: PipelineSpec, spec_file: Path, settings: Settings, aws: AwsSettings) -> Container:
+    bucket, prefix = _s3_root(spec)
+    container = Container()
+    container.config.from_dict(
+        {
+            "backend": "hybrid",
+            "task_runner": "forkserver",
+            "output_root": spec.output.root,
+            "s3_bucket": bucket,
+            "s3_prefix": prefix,
+            "duckdb_threads": settings.duckdb_threads,
+            "duckdb_memory_limit": settings.duckdb_memory_limit,
+            "task_args": ["--spec", str(spec_file.resolve())],
+            "task_env": {**settings.task_environment(), "BATCHML_BACKEND": "hybrid"},
+            "task_role_env": settings.thread_environment(spec.batches.max_concurrency),
+            "aws": {"region": aws.region, "endpoint_url": aws.endpoint_url, "glue_database": aws.glue_database},
         }
     )
     return container

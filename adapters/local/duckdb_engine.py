@@ -9,8 +9,10 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -53,103 +55,83 @@ def source_files(source: str) -> list[Path]:
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """One source file: its name in messages and rejects, its size, what identifies its version."""
+
+    name: str
+    size: int
+    version: str
+    open: Callable[[], BinaryIO]
+
+
 class DuckDBSqlEngine(SqlEngine):
     """Every call opens its own in-memory DuckDB connection: stages may run on worker threads,
-    and nothing needs to survive between statements (tables live as Parquet under `root`)."""
+    and nothing needs to survive between statements (tables live as Parquet under `root`).
+
+    Where the Parquet lives is confined to the storage hooks below (`_bind`, `_write`,
+    `_sources`, `_write_raw`, `_input_bytes`); `DuckDBOnS3SqlEngine` overrides just those.
+    """
 
     def __init__(self, root: Path, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.root = root
         self.threads = threads
         self.memory_limit = memory_limit
 
-    # -- plumbing ---------------------------------------------------------------------------
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | bool | int | float | list[str]] = {}
-        if self.threads:
-            config["threads"] = self.threads
-        if self.memory_limit:
-            config["memory_limit"] = self.memory_limit
-        return duckdb.connect(":memory:", config=config)
-
+    # -- storage hooks: a local folder ------------------------------------------------------------
     def _glob(self, table: TableRef) -> str:
         return str(resolve_key(self.root, table.location) / "**" / "*.parquet")
 
-    def _prepare(self, conn: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, TableRef], sql_name: str) -> str:
-        """Bind each `{{ name }}` to a view over the table's Parquet files; transpile."""
-        used = set(PLACEHOLDER.findall(sql))
-        unknown = used - set(inputs)
-        if unknown:
-            raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
-        for name in used:
-            table = inputs[name]
-            hive = "true" if table.partitioned_by else "false"
-            conn.execute(
-                f'CREATE TEMP VIEW "__in_{name}" AS SELECT * FROM read_parquet('
-                f"{_quote(self._glob(table))}, hive_partitioning = {hive}, union_by_name = true)"
-            )
-        bound = PLACEHOLDER.sub(lambda m: f'"__in_{m.group(1)}"', strip_statement(sql))
-        return athena_to_duckdb(bound, sql_name=sql_name)
+    def _bind(self, conn: duckdb.DuckDBPyConnection, view: str, table: TableRef) -> None:
+        hive = "true" if table.partitioned_by else "false"
+        conn.execute(
+            f'CREATE TEMP VIEW "{view}" AS SELECT * FROM read_parquet('
+            f"{_quote(self._glob(table))}, hive_partitioning = {hive}, union_by_name = true)"
+        )
 
-    def _input_bytes(self, sql: str, inputs: Mapping[str, TableRef]) -> int:
-        # What Athena would bill for: the input files' bytes (no column pruning counted).
-        names = set(PLACEHOLDER.findall(sql)) & set(inputs)
-        return sum(os.path.getsize(p) for n in names for p in glob.glob(self._glob(inputs[n]), recursive=True))
+    def _input_bytes(self, tables: list[TableRef]) -> int:
+        return sum(os.path.getsize(p) for t in tables for p in glob.glob(self._glob(t), recursive=True))
 
-    def _run(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> duckdb.DuckDBPyConnection:
-        try:
-            return conn.execute(sql)
-        except duckdb.IOException as exc:
-            raise QueryError(f"DuckDB I/O error: {exc}", sql_name=sql_name, transient=True) from exc
-        except duckdb.Error as exc:
-            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
-
-    # -- SqlEngine ---------------------------------------------------------------------------
-    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
-        started = time.perf_counter()
-        files = source_files(source)
-        final = resolve_key(self.root, target.location)
-        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
-        staging_dir.mkdir(parents=True)
-        lines = size = 0
-        with pq.ParquetWriter(staging_dir / "part-00000.parquet", RAW_SCHEMA, compression="snappy") as writer:
-            for path in files:
-                size += path.stat().st_size
-                with path.open("rb") as stream:
-                    for batch in iter_line_batches(stream, str(path)):
-                        writer.write_batch(batch)
-                        lines += batch.num_rows
-        self._replace(staging_dir, final)
-        return IngestStats(files=len(files), lines=lines, bytes_read=size, seconds=time.perf_counter() - started)
-
-    def source_fingerprint(self, source: str) -> str:
-        listing = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in source_files(source)]
-        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
-
-    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
-        started = time.perf_counter()
+    def _write(self, conn: duckdb.DuckDBPyConnection, select: str, target: TableRef, sql_name: str) -> int | None:
         final = resolve_key(self.root, target.location)
         staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
         staging_dir.mkdir(parents=True)
         try:
-            with self._connect() as conn:
-                select = self._prepare(conn, sql, inputs, sql_name)
-                if target.partitioned_by:
-                    copy = (
-                        f"COPY ({select}) TO {_quote(str(staging_dir))} (FORMAT PARQUET, COMPRESSION SNAPPY, "
-                        f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"
-                    )
-                else:
-                    out = staging_dir / "part-00000.parquet"
-                    copy = f"COPY ({select}) TO {_quote(str(out))} (FORMAT PARQUET, COMPRESSION SNAPPY)"
-                result = self._run(conn, copy, sql_name).fetchone()
+            if target.partitioned_by:
+                copy = (
+                    f"COPY ({select}) TO {_quote(str(staging_dir))} (FORMAT PARQUET, COMPRESSION SNAPPY, "
+                    f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"
+                )
+            else:
+                out = staging_dir / "part-00000.parquet"
+                copy = f"COPY ({select}) TO {_quote(str(out))} (FORMAT PARQUET, COMPRESSION SNAPPY)"
+            result = self._run(conn, copy, sql_name).fetchone()
         except BaseException:
             shutil.rmtree(staging_dir, ignore_errors=True)
             raise
         self._replace(staging_dir, final)
-        rows = int(result[0]) if result else None
-        return QueryStats(
-            rows=rows, bytes_scanned=self._input_bytes(sql, inputs), seconds=time.perf_counter() - started
-        )
+        return int(result[0]) if result else None
+
+    def _sources(self, source: str) -> list[SourceFile]:
+        def opener(path: Path) -> Callable[[], BinaryIO]:
+            return lambda: path.open("rb")
+
+        return [
+            SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p)) for p in source_files(source)
+        ]
+
+    def _write_raw(self, target: TableRef, batches: Iterator[pa.RecordBatch]) -> None:
+        final = resolve_key(self.root, target.location)
+        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        staging_dir.mkdir(parents=True)
+        try:
+            with pq.ParquetWriter(staging_dir / "part-00000.parquet", RAW_SCHEMA, compression="snappy") as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+        except BaseException:
+            shutil.rmtree(staging_dir, ignore_errors=True)
+            raise
+        self._replace(staging_dir, final)
 
     @staticmethod
     def _replace(new: Path, final: Path) -> None:
@@ -162,10 +144,33 @@ class DuckDBSqlEngine(SqlEngine):
         else:
             new.rename(final)
 
-    def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
-        with self._connect() as conn:
-            select = self._prepare(conn, sql, inputs, sql_name)
-            return self._arrow(conn, select, sql_name)
+    # -- plumbing ---------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if self.threads:
+            config["threads"] = self.threads
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        return duckdb.connect(":memory:", config=config)
+
+    def _prepare(self, conn: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, TableRef], sql_name: str) -> str:
+        """Bind each `{{ name }}` to a view over the table's Parquet files; transpile."""
+        used = set(PLACEHOLDER.findall(sql))
+        unknown = used - set(inputs)
+        if unknown:
+            raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
+        for name in used:
+            self._bind(conn, f"__in_{name}", inputs[name])
+        bound = PLACEHOLDER.sub(lambda m: f'"__in_{m.group(1)}"', strip_statement(sql))
+        return athena_to_duckdb(bound, sql_name=sql_name)
+
+    def _run(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return conn.execute(sql)
+        except duckdb.IOException as exc:
+            raise QueryError(f"DuckDB I/O error: {exc}", sql_name=sql_name, transient=True) from exc
+        except duckdb.Error as exc:
+            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
 
     def _arrow(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> pa.Table:
         try:
@@ -174,6 +179,40 @@ class DuckDBSqlEngine(SqlEngine):
             raise QueryError(f"DuckDB I/O error: {exc}", sql_name=sql_name, transient=True) from exc
         except duckdb.Error as exc:
             raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
+
+    # -- SqlEngine ---------------------------------------------------------------------------
+    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
+        started = time.perf_counter()
+        files = self._sources(source)
+        counted = [0]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for source_file in files:
+                with source_file.open() as stream:
+                    for batch in iter_line_batches(stream, source_file.name):
+                        counted[0] += batch.num_rows
+                        yield batch
+
+        self._write_raw(target, batches())
+        size = sum(f.size for f in files)
+        return IngestStats(files=len(files), lines=counted[0], bytes_read=size, seconds=time.perf_counter() - started)
+
+    def source_fingerprint(self, source: str) -> str:
+        listing = [(f.name, f.size, f.version) for f in self._sources(source)]
+        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
+
+    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+        started = time.perf_counter()
+        with self._connect() as conn:
+            rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name), target, sql_name)
+        # What Athena would bill for: the input files' bytes (no column pruning counted).
+        scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
+        return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
+
+    def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
+        with self._connect() as conn:
+            select = self._prepare(conn, sql, inputs, sql_name)
+            return self._arrow(conn, select, sql_name)
 
     def sample(
         self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str

@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.context import RunContext
 from domain.errors import StageError, VerificationError
+from domain.layout import is_data_key
 from domain.manifest import Manifest
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.services.batching import load_manifest
@@ -68,6 +69,8 @@ def verify_predictions(ctx: RunContext, manifest: Manifest) -> None:
     layout, store = ctx.layout, ctx.ports.store
     files: dict[str, list[str]] = {}
     for obj in store.list(layout.predictions.location):
+        if not is_data_key(obj.key):
+            continue
         files.setdefault(obj.key.rsplit("/", 1)[0], []).append(obj.key)
     problems: list[str] = []
     for entry in manifest.batches:

@@ -14,19 +14,14 @@ import pyarrow.parquet as pq
 
 from domain.context import RunContext
 from domain.errors import SchemaMismatchError, VerificationError
+from domain.layout import is_data_key
 from domain.ml.model import TrainedModel
 from domain.services.batching import load_manifest
 
 
 def read_batch(ctx: RunContext, batch: int) -> pa.Table:
     store = ctx.ports.store
-    # Every data file of the batch: DuckDB names them *.parquet, Athena's CTAS gives no extension;
-    # names starting with '_' or '.' are markers and temporary files, not data.
-    objects = [
-        o
-        for o in store.list(ctx.layout.scoring_batch_prefix(batch))
-        if not o.key.rsplit("/", 1)[-1].startswith(("_", "."))
-    ]
+    objects = [o for o in store.list(ctx.layout.scoring_batch_prefix(batch)) if is_data_key(o.key)]
     tables = [pq.read_table(io.BytesIO(store.get(o.key))) for o in objects]
     if not tables:
         raise VerificationError(

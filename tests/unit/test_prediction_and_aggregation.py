@@ -119,4 +119,5 @@ def test_batch_files_without_an_extension_are_read_and_markers_skipped(
     store_with_batch.put(prefix + "20261126_000001_00002_abcde", store_with_batch.get(prefix + "data_0.parquet"))
     store_with_batch.delete(prefix + "data_0.parquet")
     store_with_batch.put(prefix + "_SUCCESS", b"")
+    store_with_batch.put(prefix, b"")  # an S3 folder marker
     assert run_prediction_batch(ctx, 1) == {"batch": 1, "rows": 10}

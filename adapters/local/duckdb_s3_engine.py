@@ -1,0 +1,122 @@
+"""DuckDB over a data lake in S3: the engine of hybrid runs (local orchestration, S3 storage).
+
+DuckDB reaches S3 through its httpfs extension, which is downloaded at run time and cannot
+be here; pyarrow's own S3 filesystem (in the pyarrow wheel) can. So tables are read as Arrow
+datasets that DuckDB scans (with projection and filter pushdown), and results stream from
+DuckDB to Parquet objects through the same filesystem. Only the storage hooks differ from
+the local engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from adapters.local.duckdb_engine import SOURCE_SUFFIXES, DuckDBSqlEngine, SourceFile
+from adapters.shared.keys import check_key, split_s3_uri
+from adapters.shared.lines import RAW_SCHEMA
+from domain.errors import DataQualityError, QueryError
+from domain.ports.sql_engine import TableRef
+
+BATCH_ROWS = 256_000
+
+
+class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
+    def __init__(
+        self,
+        fs: pafs.FileSystem,
+        bucket: str,
+        prefix: str = "",
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        super().__init__(root=None, threads=threads, memory_limit=memory_limit)  # type: ignore[arg-type]
+        self.fs, self.bucket, self.prefix = fs, bucket, prefix.strip("/")
+
+    def _path(self, location: str) -> str:
+        key = check_key(location.rstrip("/"))
+        return "/".join(part for part in (self.bucket, self.prefix, key) if part)
+
+    def _files(self, path: str) -> list[pafs.FileInfo]:
+        infos = self.fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+        return sorted((i for i in infos if i.is_file), key=lambda i: i.path)
+
+    # -- storage hooks: S3 through pyarrow ------------------------------------------------------
+    def _bind(self, conn: duckdb.DuckDBPyConnection, view: str, table: TableRef) -> None:
+        partitioning = "hive" if table.partitioned_by else None
+        dataset = ds.dataset(
+            self._path(table.location), filesystem=self.fs, format="parquet", partitioning=partitioning
+        )
+        conn.register(view, dataset)
+
+    def _input_bytes(self, tables: list[TableRef]) -> int:
+        return sum(info.size or 0 for t in tables for info in self._files(self._path(t.location)))
+
+    def _write(self, conn: duckdb.DuckDBPyConnection, select: str, target: TableRef, sql_name: str) -> int | None:
+        path = self._path(target.location)
+        # S3 has no rename: clear the location, then write (a failed write leaves a partial table
+        # that the stage's retry replaces, as with Athena's CTAS).
+        self.fs.delete_dir_contents(path, missing_dir_ok=True)
+        counted = [0]
+
+        def batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                counted[0] += batch.num_rows
+                yield batch
+
+        try:
+            reader = conn.sql(select).to_arrow_reader(BATCH_ROWS)
+            if target.partitioned_by:
+                ds.write_dataset(
+                    pa.RecordBatchReader.from_batches(reader.schema, batches(reader)),
+                    path,
+                    filesystem=self.fs,
+                    format="parquet",
+                    partitioning=[target.partitioned_by],
+                    partitioning_flavor="hive",
+                    basename_template="part-{i}.parquet",
+                    existing_data_behavior="overwrite_or_ignore",
+                )
+            else:
+                with pq.ParquetWriter(
+                    f"{path}/part-00000.parquet", reader.schema, filesystem=self.fs, compression="snappy"
+                ) as writer:
+                    for batch in batches(reader):
+                        writer.write_batch(batch)
+        except (duckdb.Error, pa.ArrowException) as exc:  # errors surface while the result streams
+            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
+        return counted[0]
+
+    def _sources(self, source: str) -> list[SourceFile]:
+        bucket, key = split_s3_uri(source)
+        base = f"{bucket}/{key}".rstrip("/")
+        single = self.fs.get_file_info(base)
+        infos = [single] if single.is_file else self._files(base)
+        wanted = [
+            i
+            for i in infos
+            if single.is_file or (i.base_name.endswith(SOURCE_SUFFIXES) and not i.base_name.startswith(("_", ".")))
+        ]
+        if not wanted:
+            raise DataQualityError(f"source {source} holds no JSON-lines objects")
+
+        def opener(path: str) -> Callable[[], BinaryIO]:
+            # compression=None: the line reader decompresses .gz itself, reporting a cut-short file.
+            return lambda: self.fs.open_input_stream(path, compression=None)
+
+        return [SourceFile(f"s3://{i.path}", i.size or 0, str(i.mtime_ns), opener(i.path)) for i in wanted]
+
+    def _write_raw(self, target: TableRef, batches: Iterator[pa.RecordBatch]) -> None:
+        path = self._path(target.location)
+        self.fs.delete_dir_contents(path, missing_dir_ok=True)
+        with pq.ParquetWriter(
+            f"{path}/part-00000.parquet", RAW_SCHEMA, filesystem=self.fs, compression="snappy"
+        ) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
