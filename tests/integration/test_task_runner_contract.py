@@ -18,12 +18,12 @@ from typing import Literal
 
 import docker
 import pytest
-from docker.errors import DockerException
 
 from adapters.local.docker_runner import DockerTaskRunner
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskRunner, TaskSpec
+from tests.docker_support import require_docker
 
 pytestmark = pytest.mark.integration
 
@@ -57,23 +57,10 @@ sys.exit(0)
 RunnerFactory = Callable[[Sequence[str]], TaskRunner]
 
 
-def require_docker_engine() -> None:
-    """Skip when no Docker engine answers, unless BATCHML_REQUIRE_DOCKER=1 (CI): then fail."""
-    try:
-        client = docker.from_env()
-        client.ping()
-        client.close()
-    except DockerException as exc:
-        message = f"no Docker engine answers ({exc})"
-        if os.environ.get("BATCHML_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"{message}, and BATCHML_REQUIRE_DOCKER=1: start dockerd before the tests")
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def project_image() -> str:
     """The project image, built once per session (seconds when the layers are cached)."""
-    require_docker_engine()
+    require_docker()
     build = subprocess.run(
         ["bash", str(ROOT / "scripts" / "build_image.sh")],
         env={**os.environ, "BATCHML_IMAGE": IMAGE},
@@ -179,7 +166,7 @@ def test_the_task_sees_its_arguments_environment_and_host_paths(make_runner: Run
 
 @pytest.fixture
 def engine() -> Iterator[docker.DockerClient]:
-    require_docker_engine()
+    require_docker()
     client = docker.from_env()
     yield client
     client.close()

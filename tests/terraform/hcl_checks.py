@@ -18,6 +18,8 @@ from typing import Any
 import hcl2
 from hcl2.utils import SerializationOptions
 
+from adapters.aws.state_machine import TEMPLATE_VARIABLES
+
 OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=False)
 
 REQUIRED_FILES = (
@@ -38,26 +40,8 @@ REQUIRED_FILES = (
 
 STATE_MACHINE_TEMPLATE = "statemachine/pipeline.asl.json"
 
-# Exactly what the `batchml asl` rendering may refer to (its contract with sfn.tf).
-STATE_MACHINE_TEMPLATE_VARIABLES = frozenset(
-    {
-        "lambda_arn_pre_cleanup",
-        "lambda_arn_staging",
-        "lambda_arn_features",
-        "lambda_arn_batch_planning",
-        "lambda_arn_results_table",
-        "lambda_arn_aggregation",
-        "lambda_arn_publish",
-        "lambda_arn_cleanup",
-        "lambda_arn_record_failure",
-        "ecs_cluster_arn",
-        "train_task_definition_arn",
-        "predict_task_definition_arn",
-        "subnet_ids",
-        "security_group_ids",
-        "data_bucket",
-    }
-)
+# Exactly what the `batchml asl` rendering may refer to (its contract with sfn.tf): the compiler's list.
+STATE_MACHINE_TEMPLATE_VARIABLES = frozenset(TEMPLATE_VARIABLES)
 
 REQUIRED_DEFAULT_TAGS = {"project": "var.project", "environment": "var.environment", "cost_centre": "var.cost_centre"}
 
