@@ -14,7 +14,7 @@ from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
 from domain.sql import substitute
 
-# Reasons the ingest adapter may put in `problem` before any JSON is parsed.
+# Reasons the ingest adapter may put in `problem` before any JSON is parsed, and empty_line.
 _PROBLEM_REASONS = {
     "empty_line": "empty line",
     "invalid_utf8": "not valid UTF-8",
@@ -23,13 +23,18 @@ _PROBLEM_REASONS = {
 
 
 def _classified_sql(id_field: str) -> str:
-    """Every raw line with its reason code (NULL = good) and its id's first occurrence."""
+    """Every raw line's reason code (NULL = good) and its id's first occurrence.
+
+    Narrow on purpose: the duplicate search (a window over every line) carries positions and
+    ids, not the JSON text, which rejects_sql joins back for the few rejected lines only.
+    """
     path = f"'$.{id_field}'"
     problems = " ".join(f"WHEN problem = '{code}' THEN '{code}'" for code in _PROBLEM_REASONS)
     return f"""
-SELECT source_file, line_number, line, doc_id,
+SELECT source_file, line_number, doc_id,
        CASE {problems}
             WHEN problem IS NOT NULL THEN 'unreadable'
+            WHEN blank THEN 'empty_line'
             WHEN NOT is_json THEN 'invalid_json'
             WHEN doc_id IS NULL THEN 'missing_id'
             WHEN row_number() OVER (PARTITION BY doc_id ORDER BY source_file, line_number) > 1
@@ -38,8 +43,9 @@ SELECT source_file, line_number, line, doc_id,
        first_value(source_file) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_file,
        first_value(line_number) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_line
 FROM (
-  SELECT source_file, line_number, line, problem, is_json,
-         CASE WHEN is_json THEN json_extract_scalar(line, {path}) END AS doc_id
+  SELECT source_file, line_number, problem, is_json,
+         CASE WHEN is_json THEN json_extract_scalar(line, {path}) END AS doc_id,
+         CASE WHEN is_json THEN false ELSE trim(line) = '' END AS blank
   FROM (
     SELECT source_file, line_number, line, problem,
            (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
@@ -51,24 +57,29 @@ FROM (
 def rejects_sql(id_field: str) -> str:
     reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in _PROBLEM_REASONS.items())
     return f"""
-SELECT source_file, line_number, reason_code,
-       CASE reason_code {reasons}
+SELECT c.source_file, c.line_number, c.reason_code,
+       CASE c.reason_code {reasons}
             WHEN 'invalid_json' THEN 'not valid JSON'
             WHEN 'missing_id' THEN 'no "{id_field}" field (or the line is not a JSON object)'
-            WHEN 'duplicate_id' THEN 'duplicate id ' || doc_id || ' (first seen at ' || first_file
-                                     || ':' || CAST(first_line AS varchar) || ')'
+            WHEN 'duplicate_id' THEN 'duplicate id ' || c.doc_id || ' (first seen at ' || c.first_file
+                                     || ':' || CAST(c.first_line AS varchar) || ')'
             ELSE 'unreadable line'
        END AS reason,
-       line
-FROM ({_classified_sql(id_field)}) classified
-WHERE reason_code IS NOT NULL"""
+       r.line
+FROM ({_classified_sql(id_field)}) c
+JOIN {{{{ raw }}}} r ON r.source_file = c.source_file AND r.line_number = c.line_number
+WHERE c.reason_code IS NOT NULL"""
 
 
-def valid_records_sql(id_field: str) -> str:
-    """What `{{ source }}` means in the user's staging SELECT."""
+def valid_records_sql() -> str:
+    """What `{{ source }}` means in the user's staging SELECT: every raw line not rejected.
+
+    An anti-join against the (small) rejects table, so the classification, with its JSON
+    parsing and duplicate search, runs once per run rather than once per statement.
+    """
     return (
-        f"(SELECT source_file, line_number, line FROM ({_classified_sql(id_field)}) classified "
-        "WHERE reason_code IS NULL)"
+        "(SELECT r.source_file, r.line_number, r.line FROM {{ raw }} r WHERE NOT EXISTS "
+        "(SELECT 1 FROM {{ rejects }} x WHERE x.source_file = r.source_file AND x.line_number = r.line_number))"
     )
 
 
@@ -77,10 +88,12 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
     ingest = engine.ingest_lines(spec.source.path, layout.raw)
     if ingest.lines == 0:
         raise DataQualityError(f"the source {spec.source.path} holds no lines ({ingest.files} files)")
-    raw = {"raw": layout.raw}
-    rejects = engine.materialize(layout.rejects, rejects_sql(ctx.id_column), raw, sql_name="staging rejects")
-    user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql(ctx.id_column)})
-    staged = engine.materialize(layout.staging, user_sql, raw, sql_name=spec.sql.staging)
+    rejects = engine.materialize(
+        layout.rejects, rejects_sql(ctx.id_column), {"raw": layout.raw}, sql_name="staging rejects"
+    )
+    user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
+    inputs = {"raw": layout.raw, "rejects": layout.rejects}
+    staged = engine.materialize(layout.staging, user_sql, inputs, sql_name=spec.sql.staging)
     counts = _counts(ctx)
     _reconcile(ctx, ingest.lines, counts)
     report: dict[str, Any] = {

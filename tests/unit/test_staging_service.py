@@ -41,7 +41,7 @@ def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: R
     run_staging(ctx)
     targets = {ref.name.split("_")[1]: sql for ref, sql in engine.materialized}
     assert "{{ source }}" not in targets["staging"]
-    assert valid_records_sql("id") in targets["staging"]
+    assert valid_records_sql() in targets["staging"]
     assert targets["rejects"] == rejects_sql("id")
 
 
