@@ -96,6 +96,10 @@ class Container(containers.DeclarativeContainer):
         prefix=config.s3_prefix,
     )
 
+    glue_catalog = providers.Singleton(
+        GlueCatalog, client=glue, database=config.aws.glue_database, bucket=config.s3_bucket, prefix=config.s3_prefix
+    )
+
     object_store = providers.Selector(
         config.backend,
         local=providers.Singleton(FilesystemObjectStore, root=root),
@@ -128,20 +132,8 @@ class Container(containers.DeclarativeContainer):
     catalog = providers.Selector(
         config.backend,
         local=providers.Singleton(DuckDBCatalog, root=root),
-        aws=providers.Singleton(
-            GlueCatalog,
-            client=glue,
-            database=config.aws.glue_database,
-            bucket=config.s3_bucket,
-            prefix=config.s3_prefix,
-        ),
-        hybrid=providers.Singleton(
-            GlueCatalog,
-            client=glue,
-            database=config.aws.glue_database,
-            bucket=config.s3_bucket,
-            prefix=config.s3_prefix,
-        ),
+        aws=glue_catalog,
+        hybrid=glue_catalog,
     )
     run_store = providers.Singleton(ObjectStoreRunStore, store=object_store)
     event_log = providers.Selector(
