@@ -145,8 +145,17 @@ class DuckDBSqlEngine(SqlEngine):
             new.rename(final)
 
     # -- plumbing ---------------------------------------------------------------------------
+    def _spill_folder(self) -> str | None:
+        """Where DuckDB spills what exceeds its memory limit (an in-memory database has none)."""
+        return str(self.root / ".duckdb-spill")
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | bool | int | float | list[str]] = {}
+        # Output order never matters here (every query that needs an order says ORDER BY), and
+        # keeping it makes DuckDB hold more in memory.
+        config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
+        spill = self._spill_folder()
+        if spill:
+            config["temp_directory"] = spill
         if self.threads:
             config["threads"] = self.threads
         if self.memory_limit:

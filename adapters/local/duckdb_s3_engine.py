@@ -39,6 +39,9 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
         super().__init__(root=None, threads=threads, memory_limit=memory_limit)  # type: ignore[arg-type]
         self.fs, self.bucket, self.prefix = fs, bucket, prefix.strip("/")
 
+    def _spill_folder(self) -> str | None:
+        return None  # the lake is remote; DuckDB's default (no spilling) applies
+
     def _path(self, location: str) -> str:
         key = check_key(location.rstrip("/"))
         return "/".join(part for part in (self.bucket, self.prefix, key) if part)

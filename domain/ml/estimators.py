@@ -63,6 +63,7 @@ def build_point_model(estimator: str, params: dict[str, Any], categorical: list[
 
 def build_quantile_model(quantile: float, categorical: list[bool], seed: int) -> HistGradientBoostingRegressor:
     # Few, larger steps: conformal calibration corrects the bounds afterwards, so the quantile
-    # models need not be fine. Measured on 112k labelled profiles: learning rate 0.2 and at most
-    # 100 trees gave the same coverage and width as 0.1 and 200, in half the time.
-    return _hgb(categorical, loss="quantile", quantile=quantile, random_state=seed, max_iter=100, learning_rate=0.2)
+    # models need not be fine. Measured on 112k labelled profiles against learning rate 0.1 and
+    # 200 trees: 0.3 and at most 60 trees gave the same coverage (0.80) and a 0.5% wider
+    # interval, with a third of the trees to evaluate per prediction.
+    return _hgb(categorical, loss="quantile", quantile=quantile, random_state=seed, max_iter=60, learning_rate=0.3)
