@@ -9,9 +9,6 @@ import os
 from dataclasses import dataclass
 
 
-DEFAULT_DUCKDB_MEMORY_LIMIT = "1500MB"
-
-
 @dataclass(frozen=True)
 class AwsSettings:
     """Where the AWS deployment's pieces are; Terraform sets these on every Lambda and task."""
@@ -70,9 +67,9 @@ class Settings:
             backend=backend or env.get("BATCHML_BACKEND") or None,
             task_runner=task_runner or env.get("BATCHML_TASK_RUNNER", "forkserver"),
             duckdb_threads=int(threads) if threads else None,
-            # DuckDB would take up to 80% of the machine's memory; capped, it spills to disk instead,
-            # so memory stays flat as data grows (measured at 1M rows: 28.5 s, 1.5 GB peak).
-            duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT) or None,
+            # Unset: DuckDB's own default (up to 80% of RAM). A cap makes it spill to disk, but not
+            # every operator can: capped at 1.5 GB, aggregation ran out of memory at 10M rows.
+            duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
             faults=env.get("BATCHML_FAULTS", ""),
             task_attempt=int(env.get("BATCHML_TASK_ATTEMPT", "1")),
