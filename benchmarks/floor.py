@@ -1,0 +1,212 @@
+"""The floor: the pipeline's work written by hand, as one plain process.
+
+Same input lines, same valid-record rule (valid JSON with an id, first occurrence wins),
+the same staging and features SQL (transpiled by the project's own dialect bridge), the
+same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
+in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
+Left out on purpose: orchestration, task processes, retries, markers, the raw Parquet copy,
+the rejects table and every verification query. What remains is the work itself.
+
+Run as `python -m benchmarks.floor --spec SPEC --work DIR --report FILE.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adapters.local.dialect import athena_to_duckdb
+from adapters.local.duckdb_engine import source_files
+from domain.ml.model import TrainedModel
+from domain.ml.training import fit
+from entrypoints.spec_loader import load_spec
+
+# read_csv as a line reader: one VARCHAR column, no quoting, no escaping, and a delimiter
+# (U+0001) that valid JSON cannot contain unescaped. Measured fastest of the ways DuckDB
+# can read lines (see docs/benchmarks.md); it reads exactly the lines the pipeline reads.
+_CSV_AS_LINES = (
+    "columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false"
+)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def numbered_lines_sql(files: list[Path]) -> str:
+    """(source_file, line_number, line): one scan per file, so line numbers restart at 1 per
+    file as in the pipeline. row_number() OVER () with no ORDER BY is DuckDB's
+    order-preserving streaming window: the n-th line of the file gets n."""
+    return " UNION ALL ".join(
+        f"SELECT {_quote(str(f))} AS source_file, row_number() OVER () AS line_number, line "
+        f"FROM read_csv({_quote(str(f))}, {_CSV_AS_LINES})"
+        for f in files
+    )
+
+
+def records_sql(files: list[Path], id_field: str) -> str:
+    """Lines that are JSON with an id: what the staging SELECT may see, before the dedupe."""
+    return (
+        f"SELECT source_file, line_number, line FROM ({numbered_lines_sql(files)}) "
+        f"WHERE json_valid(line) AND line ->> {_quote('$.' + id_field)} IS NOT NULL"
+    )
+
+
+def later_duplicates_sql(staged: Path, id_col: str) -> str:
+    """(source_file, line_number) of every record whose id appeared earlier: first one wins.
+
+    The staging SELECT returns exactly one row per record, with the record's id (the
+    pipeline verifies both), so deduplicating its output equals deduplicating its input,
+    and the window only ever sees the few repeated ids, never whole lines.
+    """
+    table = f"read_parquet({_quote(str(staged / '*.parquet'))})"
+    return f"""
+SELECT source_file, line_number FROM (
+  SELECT source_file, line_number,
+         row_number() OVER (PARTITION BY {id_col} ORDER BY source_file, line_number) AS k
+  FROM {table}
+  WHERE {id_col} IN (SELECT {id_col} FROM {table} GROUP BY {id_col} HAVING count(*) > 1)
+) WHERE k > 1"""
+
+
+def _timed(phases: dict[str, float], name: str, started: float) -> float:
+    now = time.perf_counter()
+    phases[name] = round(now - started, 3)
+    return now
+
+
+def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
+    spec = load_spec(spec_file)
+    id_col, label = spec.source.id_field, spec.model.label
+    files = source_files(spec.source.path)
+    work.mkdir(parents=True, exist_ok=True)
+    staged, features = work / "staged", work / "features.parquet"
+    predictions, final = work / "predictions.parquet", work / "results.parquet"
+    phases: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    began = t = time.perf_counter()
+    con = duckdb.connect()
+    # One pass over the JSON: every record is staged, later duplicates are dropped after.
+    # One COPY per source file: one query over a UNION ALL of all files held 1.7 GB at 1M rows
+    # and grew with the data; per file (1.0 GB at 1M, measured) memory is bounded by one file.
+    staging_sql = athena_to_duckdb(spec.sql.staging_sql.replace("{{ source }}", "source"), sql_name="staging")
+    staged.mkdir()
+    for i, path in enumerate(files):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW source AS {records_sql([path], spec.source.id_field)}")
+        _copy(con, staging_sql, staged / f"part-{i:05d}.parquet")
+    t = _timed(phases, "staging", t)
+    con.execute(f"CREATE TEMP TABLE later_duplicates AS {later_duplicates_sql(staged, id_col)}")
+    con.execute(
+        f"CREATE TEMP VIEW staging AS SELECT * FROM read_parquet({_quote(str(staged / '*.parquet'))}) "
+        "ANTI JOIN later_duplicates USING (source_file, line_number)"
+    )
+    t = _timed(phases, "dedupe", t)
+    features_sql = athena_to_duckdb(spec.sql.features_sql.replace("{{ staging }}", "staging"), sql_name="features")
+    counts["feature_rows"] = _copy(con, features_sql, features)
+    t = _timed(phases, "features", t)
+    con.execute(f"CREATE TEMP VIEW features AS SELECT * FROM read_parquet({_quote(str(features))})")
+    # The pipeline's sample: a seeded hash of the id orders the labelled rows (DuckDBSqlEngine.sample).
+    sample = con.sql(
+        f"SELECT * FROM features WHERE {label} IS NOT NULL "
+        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {_quote(str(spec.model.seed))}), {id_col} "
+        f"LIMIT {int(spec.model.training_sample_cap)}"
+    ).to_arrow_table()
+    t = _timed(phases, "training_sample", t)
+    model, metrics = fit(sample, id_col, spec.model)
+    blob = model.to_bytes()
+    (work / "model.joblib").write_bytes(blob)
+    counts["training_rows"] = sample.num_rows
+    t = _timed(phases, "training", t)
+    counts["predicted_rows"] = _predict(
+        con, model, f"SELECT * FROM features WHERE {label} IS NULL", id_col, predictions, spec.batches.rows_per_batch
+    )
+    t = _timed(phases, "prediction", t)
+    # Joins as written: staging probes, the narrow features and predictions are built. Left to
+    # the optimizer, the deduplicated staging view was built as a hash table instead (3.8 GB
+    # and 2x slower at 3M rows, 11 GB at 10M; measured).
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    # One result row per staged record: the result count is the staged count.
+    counts["staged_rows"] = counts["result_rows"] = _copy(con, _final_sql(id_col, label, predictions), final)
+    _timed(phases, "final_table", t)
+    wall = time.perf_counter() - began
+    return {
+        "seconds": round(wall, 3),
+        "phases": phases,
+        "counts": counts,
+        "source_files": len(files),
+        "model_sha256_12": _sha12(blob),
+        "holdout_r2": round(metrics.r2, 6),
+        "results": str(final),
+        "features": str(features),
+        "model": str(work / "model.joblib"),
+    }
+
+
+def _sha12(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> int:
+    row = con.execute(f"COPY ({select}) TO {_quote(str(target))} (FORMAT PARQUET, COMPRESSION SNAPPY)").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _predict(
+    con: duckdb.DuckDBPyConnection, model: TrainedModel, select: str, id_col: str, target: Path, chunk_rows: int
+) -> int:
+    """Stream the scoring rows in chunks of a batch's size; predictions to one Parquet file."""
+    reader = con.sql(select).to_arrow_reader(chunk_rows)
+    rows = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for batch in reader:
+            table = pa.Table.from_batches([batch])
+            predicted = model.predict(table)
+            out = pa.table({id_col: table.column(id_col), **{n: predicted.column(n) for n in predicted.schema.names}})
+            if writer is None:
+                writer = pq.ParquetWriter(target, out.schema, compression="snappy")
+            writer.write_table(out)
+            rows += out.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _final_sql(id_col: str, label: str, predictions: Path) -> str:
+    """Every staged row once: its known label (from the features, as in the pipeline) or its
+    prediction. No DEFAULT branch is needed for this data: every staged row has features."""
+    known = f"f.{label} IS NOT NULL"
+    return f"""
+SELECT s.*,
+  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value END AS value,
+  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value_lower END AS value_lower,
+  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value_upper END AS value_upper,
+  CASE WHEN {known} THEN 1.0 ELSE p.value_confidence END AS value_confidence,
+  CASE WHEN {known} THEN 'EXISTING' ELSE coalesce(p.value_source, 'DEFAULT') END AS value_source
+FROM staging s
+LEFT JOIN features f ON s.{id_col} = f.{id_col}
+LEFT JOIN read_parquet({_quote(str(predictions))}) p ON s.{id_col} = p.{id_col}"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__)
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="folder for the floor's Parquet files and model")
+    parser.add_argument("--report", type=Path, required=True, help="where to write the JSON report")
+    args = parser.parse_args(argv)
+    report = run_floor(args.spec, args.work)
+    args.report.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
