@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -178,7 +178,3 @@ def _check_placeholders(file_name: str, sql: str, allowed: set[str]) -> None:
         )
     if not used:
         raise ValueError(f"SQL file {file_name} must read from {sorted('{{ ' + a + ' }}' for a in allowed)}")
-
-
-def spec_from_mapping(data: dict[str, Any]) -> PipelineSpec:
-    return PipelineSpec.model_validate(data)

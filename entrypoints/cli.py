@@ -13,6 +13,7 @@ from rich.table import Table
 
 from domain.errors import BatchmlError, SpecError, StageError
 from domain.faults import FaultPlan
+from domain.identifiers import check_run_id
 from domain.run_lifecycle import start_run
 from domain.run_state import RunState
 from domain.services.publishing import rollback
@@ -65,6 +66,11 @@ def run_pipeline_on_aws(
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    if args.resume:
+        try:
+            check_run_id(args.resume)  # it becomes part of storage paths
+        except ValueError as exc:
+            raise SpecError(f"--resume: {exc}") from None
     spec = load_spec(args.spec)
     settings = Settings.from_environment(backend=args.backend, task_runner=args.task_runner)
     state = run_pipeline(args.spec, spec, settings, console, resume=args.resume)
