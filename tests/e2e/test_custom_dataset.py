@@ -64,3 +64,12 @@ def test_a_spec_with_a_typo_fails_before_anything_runs(tmp_path: Path) -> None:
     assert "[model] interval_coverge: unknown key" in result.stdout or "feature.sql" in result.stdout
     assert "spec.toml" in result.stdout
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_run_id_that_would_leave_the_output_root_is_refused(tmp_path: Path) -> None:
+    for name in ("spec.toml", "staging.sql", "features.sql"):
+        shutil.copy(HOUSES / name, tmp_path / name)
+    result = batchml("run", str(tmp_path / "spec.toml"), "--resume", "../../elsewhere", check=False)
+    assert result.returncode == 2
+    assert "--resume: run id '../../elsewhere' is not valid" in " ".join(result.stdout.split())
+    assert not (tmp_path / "lake").exists()
