@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.graph import StageKind, build_graph
+from entrypoints.spec_loader import load_spec
 from tests.terraform.hcl_checks import (
     STATE_MACHINE_TEMPLATE,
     Config,
@@ -29,17 +31,10 @@ from tests.terraform.hcl_checks import (
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 
-LAMBDA_STAGES = [
-    "pre_cleanup",
-    "staging",
-    "features",
-    "batch_planning",
-    "results_table",
-    "aggregation",
-    "publish",
-    "cleanup",
-    "record_failure",
-]
+# One Lambda per function stage of the graph, plus the failure route: taken from the code, so
+# the deployment cannot fall behind the stage graph.
+_GRAPH = build_graph(load_spec(Path(__file__).resolve().parents[2] / "examples" / "age" / "spec.toml"))
+LAMBDA_STAGES = [s.name for s in _GRAPH.stages if s.kind is StageKind.FUNCTION] + [_GRAPH.failure_route]
 
 
 @pytest.fixture(scope="module")
