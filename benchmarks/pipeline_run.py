@@ -13,6 +13,7 @@ from typing import Any
 import tomli_w
 
 from benchmarks.memory import run_measured
+from entrypoints.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "age"
@@ -92,11 +93,10 @@ def run_pipeline(spec_file: Path, lake: Path, log: Path) -> dict[str, Any]:
 
 
 def _cores_used(concurrency: int) -> int:
-    """Tasks at once times threads per task (Settings.thread_environment gives each task
-    cores // concurrency threads), never more than the machine has."""
-    cores = os.cpu_count() or 1
-    per_task = max(1, cores // max(1, concurrency))
-    return min(cores, concurrency * per_task)
+    """Tasks at once times threads per task (as Settings.thread_environment gives them),
+    never more than the machine has."""
+    per_task = int(Settings.from_environment().thread_environment(concurrency)["predict"]["OMP_NUM_THREADS"])
+    return min(os.cpu_count() or 1, concurrency * per_task)
 
 
 def _stage(name: str, record: dict[str, Any]) -> dict[str, Any]:
