@@ -29,6 +29,12 @@ from domain.sql import strip_statement
 SOURCE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
 
 
+# Row groups cut by size, not only by rows: DuckDB's writer buffers a whole row group per
+# thread, and 122,880 rows of wide JSON-derived columns is ~200 MB each. Measured on the 1M
+# aggregation: 1.33 GB peak with the default, 0.82 GB with 32 MB row groups, same time.
+PARQUET_OPTIONS = "FORMAT PARQUET, COMPRESSION SNAPPY, ROW_GROUP_SIZE_BYTES '32MB', ROW_GROUP_SIZE 1000000"
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -99,12 +105,12 @@ class DuckDBSqlEngine(SqlEngine):
         try:
             if target.partitioned_by:
                 copy = (
-                    f"COPY ({select}) TO {_quote(str(staging_dir))} (FORMAT PARQUET, COMPRESSION SNAPPY, "
+                    f"COPY ({select}) TO {_quote(str(staging_dir))} ({PARQUET_OPTIONS}, "
                     f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"
                 )
             else:
                 out = staging_dir / "part-00000.parquet"
-                copy = f"COPY ({select}) TO {_quote(str(out))} (FORMAT PARQUET, COMPRESSION SNAPPY)"
+                copy = f"COPY ({select}) TO {_quote(str(out))} ({PARQUET_OPTIONS})"
             result = self._run(conn, copy, sql_name).fetchone()
         except BaseException:
             shutil.rmtree(staging_dir, ignore_errors=True)

@@ -25,14 +25,22 @@ def plan_rows_per_batch(rows: int, batches: BatchSection) -> int:
 
 
 def scoring_sql(id_column: str, label: str, rows_per_batch: int) -> str:
+    """The scoring rows with their batch: the n-th id in id order goes to batch n // size.
+
+    The ids are numbered on their own and joined back, so the sort holds ids, not whole
+    feature rows (numbering the rows themselves made batch planning the run's memory peak:
+    3.8 GB at 10M rows).
+    """
     # floor(double / n) rather than integer division: Trino's bigint/bigint truncates,
     # DuckDB's returns a double. Written this way it means the same on both engines.
     batch_number = (
         f"CAST(floor(CAST(row_number() OVER (ORDER BY {id_column}) - 1 AS double) / {rows_per_batch}) AS bigint)"
     )
     return (
-        f"SELECT *, lpad(CAST({batch_number} AS varchar), {BATCH_DIGITS}, '0') AS batch "
-        f"FROM {{{{ features }}}} WHERE {label} IS NULL"
+        f"SELECT f.*, lpad(CAST(n.batch_number AS varchar), {BATCH_DIGITS}, '0') AS batch "
+        f"FROM {{{{ features }}}} f JOIN ("
+        f"SELECT {id_column}, {batch_number} AS batch_number FROM {{{{ features }}}} WHERE {label} IS NULL"
+        f") n ON f.{id_column} = n.{id_column} WHERE f.{label} IS NULL"
     )
 
 
