@@ -9,7 +9,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -61,6 +62,49 @@ def source_files(source: str) -> list[Path]:
     return sorted(found)
 
 
+# DuckDB's CSV reader as a line reader: one VARCHAR column, no quoting or escaping, only "\n"
+# ends a line, and a delimiter (U+0001) that JSON text never holds unescaped. Strict: a file
+# with "\r", U+0001 or invalid UTF-8 is an error here, and is read by the exact reader instead.
+_CSV_AS_LINES = (
+    "columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, "
+    "auto_detect = false, new_line = '\\n'"
+)
+
+
+def _ingest_file(source: SourceFile, out: Path) -> int:
+    """One source file -> one raw Parquet part of (source_file, line_number, line, problem).
+
+    Plain files go through DuckDB (2.5x faster than the Python reader, measured at 1M lines:
+    1.5 s against 4 s with two files at a time). DuckDB refuses what it cannot read exactly
+    (a carriage return, U+0001, invalid UTF-8); that file, and every gzip file, goes through
+    `iter_line_batches`, which flags such lines instead of failing. Both number lines from 1,
+    keep blank lines, and treat a missing final newline alike (tests/integration/
+    test_duckdb_engine.py holds them to the same output).
+    """
+    if source.local_path is not None and not source.name.endswith(".gz"):
+        try:
+            return _ingest_with_duckdb(source.name, source.local_path, out)
+        except duckdb.Error:
+            out.unlink(missing_ok=True)
+    lines = 0
+    with source.open() as stream, pq.ParquetWriter(out, RAW_SCHEMA, compression="snappy") as writer:
+        for batch in iter_line_batches(stream, source.name):
+            writer.write_batch(batch)
+            lines += batch.num_rows
+    return lines
+
+
+def _ingest_with_duckdb(name: str, path: Path, out: Path) -> int:
+    # One thread and insertion order kept: row_number() OVER () is then the line's position.
+    with duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True}) as conn:
+        row = conn.execute(
+            f"COPY (SELECT {_quote(name)} AS source_file, row_number() OVER () AS line_number, "
+            f"coalesce(line, '') AS line, CAST(NULL AS VARCHAR) AS problem "
+            f"FROM read_csv({_quote(str(path))}, {_CSV_AS_LINES})) TO {_quote(str(out))} ({PARQUET_OPTIONS})"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """One source file: its name in messages and rejects, its size, what identifies its version."""
@@ -69,14 +113,15 @@ class SourceFile:
     size: int
     version: str
     open: Callable[[], BinaryIO]
+    local_path: Path | None = None  # set when DuckDB can read the file itself
 
 
 class DuckDBSqlEngine(SqlEngine):
     """Every call opens its own in-memory DuckDB connection: stages may run on worker threads,
     and nothing needs to survive between statements (tables live as Parquet under `root`).
 
-    Where the Parquet lives is confined to the storage hooks below (`_bind`, `_write`,
-    `_sources`, `_write_raw`, `_input_bytes`); `DuckDBOnS3SqlEngine` overrides just those.
+    Where the Parquet lives is confined to the storage hooks below (`_bind`, `_write`, `_ingest`,
+    `_sources`, `_input_bytes`); `DuckDBOnS3SqlEngine` overrides just those.
     """
 
     def __init__(self, root: Path, threads: int | None = None, memory_limit: str | None = None) -> None:
@@ -123,21 +168,9 @@ class DuckDBSqlEngine(SqlEngine):
             return lambda: path.open("rb")
 
         return [
-            SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p)) for p in source_files(source)
+            SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p), local_path=p)
+            for p in source_files(source)
         ]
-
-    def _write_raw(self, target: TableRef, batches: Iterator[pa.RecordBatch]) -> None:
-        final = resolve_key(self.root, target.location)
-        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
-        staging_dir.mkdir(parents=True)
-        try:
-            with pq.ParquetWriter(staging_dir / "part-00000.parquet", RAW_SCHEMA, compression="snappy") as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-        except BaseException:
-            shutil.rmtree(staging_dir, ignore_errors=True)
-            raise
-        self._replace(staging_dir, final)
 
     @staticmethod
     def _replace(new: Path, final: Path) -> None:
@@ -199,18 +232,25 @@ class DuckDBSqlEngine(SqlEngine):
     def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
         started = time.perf_counter()
         files = self._sources(source)
-        counted = [0]
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            for source_file in files:
-                with source_file.open() as stream:
-                    for batch in iter_line_batches(stream, source_file.name):
-                        counted[0] += batch.num_rows
-                        yield batch
-
-        self._write_raw(target, batches())
+        lines = self._ingest(files, target)
         size = sum(f.size for f in files)
-        return IngestStats(files=len(files), lines=counted[0], bytes_read=size, seconds=time.perf_counter() - started)
+        return IngestStats(files=len(files), lines=lines, bytes_read=size, seconds=time.perf_counter() - started)
+
+    def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
+        """Local files: one raw part per file, as many files at once as DuckDB has threads."""
+        final = resolve_key(self.root, target.location)
+        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        staging_dir.mkdir(parents=True)
+        try:
+            workers = max(1, min(len(files), self.threads or os.cpu_count() or 1))
+            jobs = [(f, staging_dir / f"part-{i:05d}.parquet") for i, f in enumerate(files)]
+            with ThreadPoolExecutor(workers) as pool:
+                counts = list(pool.map(lambda job: _ingest_file(*job), jobs))
+        except BaseException:
+            shutil.rmtree(staging_dir, ignore_errors=True)
+            raise
+        self._replace(staging_dir, final)
+        return sum(counts)
 
     def source_fingerprint(self, source: str) -> str:
         listing = [(f.name, f.size, f.version) for f in self._sources(source)]

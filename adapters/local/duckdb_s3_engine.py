@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from adapters.local.duckdb_engine import SOURCE_SUFFIXES, DuckDBSqlEngine, SourceFile
 from adapters.shared.keys import check_key, split_s3_uri
-from adapters.shared.lines import RAW_SCHEMA
+from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from domain.errors import DataQualityError, QueryError
 from domain.ports.sql_engine import TableRef
 
@@ -115,11 +115,17 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
 
         return [SourceFile(f"s3://{i.path}", i.size or 0, str(i.mtime_ns), opener(i.path)) for i in wanted]
 
-    def _write_raw(self, target: TableRef, batches: Iterator[pa.RecordBatch]) -> None:
+    def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
+        """S3 objects are streamed through the line reader into one raw part."""
         path = self._path(target.location)
         self.fs.delete_dir_contents(path, missing_dir_ok=True)
+        lines = 0
         with pq.ParquetWriter(
             f"{path}/part-00000.parquet", RAW_SCHEMA, filesystem=self.fs, compression="snappy"
         ) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
+            for source_file in files:
+                with source_file.open() as stream:
+                    for batch in iter_line_batches(stream, source_file.name):
+                        writer.write_batch(batch)
+                        lines += batch.num_rows
+        return lines

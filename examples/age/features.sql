@@ -1,14 +1,11 @@
 -- Features for the age example (Athena / Trino dialect).
 --
--- Portability notes (the query is transpiled to DuckDB by sqlglot):
--- * json_array_length returns 0 in DuckDB but NULL in Trino for JSON null,
---   hence the COALESCEs.
--- * Arrays are ordered most recent first, so element [0] is the latest entry
---   and element [n - 1] the earliest.  The index is built as a string because
---   DuckDB reads '$[-1]' as "last element" where Trino returns NULL; the
---   CASE guards keep empty arrays out of that path.
--- * No integer division: Trino truncates, DuckDB does not.  Ratios cast to
---   double first so both engines agree.
+-- The arrays come typed from staging.sql, most recent entry first: element 1
+-- is the latest job or degree, element -1 the earliest.  element_at (not
+-- arr[i]) because Trino fails on an index past the end where element_at
+-- gives NULL, as DuckDB does for both.
+-- No integer division: Trino truncates, DuckDB does not.  Ratios cast to
+-- double first so both engines agree.
 WITH counted AS (
     SELECT
         id,
@@ -17,40 +14,21 @@ WITH counted AS (
         industry,
         company_size,
         connection_count,
-        work_experience,
-        education,
         -- Ages are measured at the reference date the labels were taken at.
         2025 AS reference_year,
-        COALESCE(CAST(json_array_length(skills) AS bigint), 0) AS n_skills,
-        COALESCE(CAST(json_array_length(emails) AS bigint), 0) AS n_emails,
-        COALESCE(CAST(json_array_length(work_experience) AS bigint), 0) AS n_jobs,
-        COALESCE(CAST(json_array_length(education) AS bigint), 0) AS n_education
+        COALESCE(cardinality(skills), 0) AS n_skills,
+        COALESCE(cardinality(emails), 0) AS n_emails,
+        COALESCE(cardinality(work_experience), 0) AS n_jobs,
+        COALESCE(cardinality(education), 0) AS n_education,
+        element_at(work_experience, 1).start_year AS latest_job_start,
+        element_at(work_experience, 1).end_year AS latest_job_end,
+        element_at(work_experience, -1).start_year AS first_job_start,
+        element_at(education, -1).start_year AS first_education_start,
+        element_at(education, -1).end_year AS first_education_end,
+        element_at(education, 1).end_year AS latest_education_end,
+        lower(element_at(education, 1).degree) AS latest_degree_raw,
+        lower(element_at(education, -1).degree) AS first_degree_raw
     FROM {{ staging }}
-),
-
-extracted AS (
-    SELECT
-        *,
-        TRY_CAST(json_extract_scalar(work_experience, '$[0].start_year') AS integer)
-            AS latest_job_start,
-        CASE WHEN n_jobs > 0 THEN json_extract_scalar(work_experience, '$[0].end_year') END
-            AS latest_job_end,
-        CASE WHEN n_jobs > 0 THEN TRY_CAST(json_extract_scalar(
-            work_experience, '$[' || CAST(n_jobs - 1 AS varchar) || '].start_year'
-        ) AS integer) END AS first_job_start,
-        CASE WHEN n_education > 0 THEN TRY_CAST(json_extract_scalar(
-            education, '$[' || CAST(n_education - 1 AS varchar) || '].start_year'
-        ) AS integer) END AS first_education_start,
-        CASE WHEN n_education > 0 THEN TRY_CAST(json_extract_scalar(
-            education, '$[' || CAST(n_education - 1 AS varchar) || '].end_year'
-        ) AS integer) END AS first_education_end,
-        TRY_CAST(json_extract_scalar(education, '$[0].end_year') AS integer)
-            AS latest_education_end,
-        lower(json_extract_scalar(education, '$[0].degree')) AS latest_degree_raw,
-        CASE WHEN n_education > 0 THEN lower(json_extract_scalar(
-            education, '$[' || CAST(n_education - 1 AS varchar) || '].degree'
-        )) END AS first_degree_raw
-    FROM counted
 )
 
 SELECT
@@ -100,4 +78,4 @@ SELECT
             OR latest_degree_raw = 'hnd' THEN 'associate'
         ELSE 'certificate'
     END AS latest_degree
-FROM extracted
+FROM counted

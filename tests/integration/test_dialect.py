@@ -20,6 +20,13 @@ def test_try_json_parse_gives_null_for_broken_json_like_trino() -> None:
     assert rows == [(False,), (True,)]
 
 
+def test_asking_whether_text_is_json_does_not_build_the_document() -> None:
+    sql = """SELECT TRY(json_parse(x)) IS NOT NULL, TRY(json_parse(x)) IS NULL
+             FROM (VALUES ('{"a": [1]}'), ('{"a": '), (NULL), ('1')) AS t(x)"""
+    assert run(sql) == [(True, False), (False, True), (False, True), (True, False)]
+    assert "json(" not in athena_to_duckdb(sql, sql_name="test").lower()
+
+
 def test_json_extract_scalar_matches_on_scalars() -> None:
     assert run("""SELECT json_extract_scalar('{"id": 7, "n": "x"}', '$.id')""") == [("7",)]
 

@@ -93,3 +93,55 @@ def test_a_bad_query_names_its_sql_file(engine: DuckDBSqlEngine, tmp_path: Path)
 def test_an_unknown_placeholder_is_refused(engine: DuckDBSqlEngine) -> None:
     with pytest.raises(QueryError, match="unknown table placeholder"):
         engine.query("SELECT * FROM {{ nope }}", {}, sql_name="t")
+
+
+# Files the DuckDB line reader must read exactly as the Python one, or leave to it.
+_LINE_CASES = {
+    "plain": b'{"id": 1}\n{"id": 2}\n',
+    "no_final_newline": b'{"id": 1}\n{"id": 2}',
+    "blank_and_spaces": b'{"id": 1}\n\n   \n{"id": 2}\n\n',
+    "only_newlines": b"\n\n\n",
+    "empty": b"",
+    "quotes_and_commas": b'"a, b"\n"x""y"\n{"s": "a,b;c\\td"}\n',
+    "crlf": b'{"id": 1}\r\n{"id": 2}\r\n',
+    "bare_cr": b'{"id": 1}\n{"a": "x\ry"}\n',
+    "soh": b'{"id": 1}\n{"a": "x\x01y"}\n',
+    "invalid_utf8": b'{"id": 1}\n{"a": "\xff"}\n',
+    "long_line": b'{"id": 1, "pad": "' + b"x" * 3_000_000 + b'"}\n{"id": 2}\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LINE_CASES))
+def test_both_line_readers_give_the_same_lines(case: str, engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    from adapters.shared.lines import iter_line_batches
+
+    path = tmp_path / f"{case}.jsonl"
+    path.write_bytes(_LINE_CASES[case])
+    with path.open("rb") as stream:
+        expected = [r for b in iter_line_batches(stream, str(path)) for r in b.to_pylist()]
+    stats = engine.ingest_lines(str(path), RAW)
+    got = engine.query(
+        "SELECT source_file, line_number, line, problem FROM {{ raw }} ORDER BY line_number", {"raw": RAW}, sql_name="t"
+    ).to_pylist()
+    assert stats.lines == len(expected)
+    assert got == expected
+
+
+def test_plain_files_are_read_by_duckdb_not_python(
+    engine: DuckDBSqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.local.duckdb_engine as module
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the Python line reader ran for a plain UTF-8 file")
+
+    monkeypatch.setattr(module, "iter_line_batches", refuse)
+    for i in range(3):
+        write(tmp_path / "in" / f"part-{i}.jsonl", [b'{"id": %d}' % (i * 10 + k) for k in range(10)])
+    assert engine.ingest_lines(str(tmp_path / "in"), RAW).lines == 30
+    rows = engine.query(
+        "SELECT count(*) AS n, count(DISTINCT source_file) AS files, max(line_number) AS last FROM {{ raw }}",
+        {"raw": RAW},
+        sql_name="t",
+    ).to_pylist()
+    assert rows == [{"n": 30, "files": 3, "last": 10}]
