@@ -149,6 +149,9 @@ class DuckDBSqlEngine(SqlEngine):
         staging_dir.mkdir(parents=True)
         try:
             if target.partitioned_by:
+                # DuckDB buffers up to 524,288 rows per open partition before writing any: with
+                # 63 batches at 10M rows, batch planning peaked at 2 GB; 20,000 gives 0.8 GB.
+                conn.execute("SET partitioned_write_flush_threshold = 20000")
                 copy = (
                     f"COPY ({select}) TO {_quote(str(staging_dir))} ({PARQUET_OPTIONS}, "
                     f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"

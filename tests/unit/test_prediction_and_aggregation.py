@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -102,13 +101,28 @@ def test_a_short_batch_blocks_publishing(ctx: RunContext) -> None:
 
 
 def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
+    """Run on DuckDB over three tiny tables: a labelled record, a scored one, one without a
+    prediction (no features row), and one whose prediction carries no value."""
+    import duckdb
+
     card = {"model_version": "abc", "default_value": {"value": 30.0, "lower": 20.0, "upper": 40.0}}
     sql = final_sql(ctx, ["id", "name"], card, has_predictions=True)
-    assert "CASE WHEN f.label IS NOT NULL THEN 'EXISTING'" in sql
-    assert "ELSE 'DEFAULT'" in sql and "p.value_source" in sql
-    assert "'run-1' AS run_id" in sql and "'abc' AS model_version" in sql
-    assert json.dumps(card)  # the card's default value is inlined as typed literals:
-    assert "CAST(30.0 AS double)" in sql
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s AS SELECT * FROM (VALUES ('a', 'A'), ('b', 'B'), ('c', 'C'), ('d', 'D')) t(id, name)")
+    con.execute("CREATE TABLE f AS SELECT * FROM (VALUES ('a', 41), ('b', NULL), ('d', NULL)) t(id, label)")
+    con.execute(
+        "CREATE TABLE p AS SELECT * FROM (VALUES ('b', 33.0, 30.0, 36.0, 0.7, 'ML_PREDICTION'), "
+        "('d', NULL, NULL, NULL, NULL, 'ML_PREDICTION')) t(id, value, value_lower, value_upper, value_confidence, "
+        "value_source)"
+    )
+    bound = sql.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
+    rows = con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall()
+    assert rows == [
+        ("a", "A", 41.0, 41.0, 41.0, 1.0, "EXISTING", "run-1", "abc"),
+        ("b", "B", 33.0, 30.0, 36.0, 0.7, "ML_PREDICTION", "run-1", "abc"),
+        ("c", "C", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
+        ("d", "D", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
+    ]
 
 
 def test_batch_files_without_an_extension_are_read_and_markers_skipped(
