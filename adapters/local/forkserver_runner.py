@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 import tempfile
@@ -89,6 +90,14 @@ class ForkServerTaskRunner(TaskRunner):
         # 11k-row training took 30.5 s instead of 3.0 s on two busy cores), never spinning
         # makes a lone training 2.9x slower, so the server spins briefly, then sleeps.
         os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
+
+    def release(self) -> None:
+        """Stop the fork server; the next task starts a new one. The standard library has no
+        public call for this: `_stop` is what its own tests use, so it is looked up
+        defensively and, if a later Python drops it, the server simply stays up."""
+        stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
+        if callable(stop):
+            stop()
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         started = time.perf_counter()

@@ -73,7 +73,13 @@ class LocalOrchestrator:
         beat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         beat.start()
         try:
-            for stage in self.graph.stages:
+            stages = self.graph.stages
+            last_task = max((i for i, s in enumerate(stages) if s.kind is not StageKind.FUNCTION), default=-1)
+            for i, stage in enumerate(stages):
+                if i > last_task:
+                    # No task is left: a warm task server would only hold memory (a fork server
+                    # with scikit-learn loaded is ~0.26 GB) through aggregation and publish.
+                    self.runner.release()
                 if state.stage_done(stage.name):
                     self.events.emit("stage_skipped", stage=stage.name, reason="completed earlier in this run")
                     continue

@@ -61,3 +61,7 @@ class TaskRunner(abc.ABC):
     @abc.abstractmethod
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         """Start `task`, wait for it to end (killing it after `timeout_seconds`), report."""
+
+    def release(self) -> None:  # noqa: B027 - optional hook: most runners keep nothing between tasks
+        """Free what the runner keeps warm between tasks (called once no task is left to run);
+        a later task starts it again."""

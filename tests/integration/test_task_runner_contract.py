@@ -112,6 +112,30 @@ def test_a_task_that_succeeds(make_runner: RunnerFactory) -> None:
     assert outcome.seconds > 0
 
 
+def test_a_released_runner_still_runs_the_next_task(make_runner: RunnerFactory) -> None:
+    runner = fake(make_runner)
+    assert runner.run(task("ok"), TIMEOUT).succeeded
+    runner.release()  # the fork server stops here; the others keep nothing
+    runner.release()  # and releasing twice is harmless
+    assert runner.run(task("ok"), TIMEOUT).succeeded
+
+
+def test_release_stops_the_fork_server() -> None:
+    import multiprocessing.forkserver
+
+    runner = ForkServerTaskRunner("tests.integration.fake_task:main")
+    assert runner.run(task("ok"), TIMEOUT).succeeded
+    server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+    pid = server._forkserver_pid
+    assert pid is not None
+    runner.release()
+    assert server._forkserver_pid is None
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):  # the server exits once its socket closes
+            os.kill(pid, 0)
+            time.sleep(0.05)
+
+
 def test_a_failing_task_reports_its_own_error_line(make_runner: RunnerFactory) -> None:
     outcome = fake(make_runner).run(task("fails"), TIMEOUT)
     assert not outcome.succeeded
