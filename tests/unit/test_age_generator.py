@@ -279,16 +279,23 @@ def test_staging_types_and_row_count(numbered: list[tuple[str, int, str]]) -> No
     assert types["connection_count"] == "INTEGER"
     assert types["profile_updated_at"] == "DATE"
     assert types["line_number"] == "BIGINT"
-    assert {types[c] for c in ("emails", "skills", "work_experience", "education", "source_file")} == {"VARCHAR"}
-    frame = staged.df()
-    assert len(frame) == rows
-    first = frame.iloc[0]
-    assert isinstance(json.loads(first["work_experience"]), list)  # JSON text, not a Python repr
-    educated = frame["education"].dropna()
-    assert isinstance(json.loads(educated.iloc[0]), list)  # unwrapped, not a quoted string
-    bad = frame.set_index("id").loc["x1"]
-    assert pd.isna(bad["connection_count"]) and pd.isna(bad["age"]) and pd.isna(bad["profile_updated_at"])
-    assert pd.isna(bad["education"])
+    assert types["source_file"] == "VARCHAR"
+    # The nested arrays are parsed once, into typed arrays of rows.
+    assert types["emails"] == types["skills"] == "VARCHAR[]"
+    assert types["work_experience"] == (
+        "STRUCT(title VARCHAR, company VARCHAR, start_year INTEGER, end_year INTEGER)[]"
+    )
+    assert types["education"] == ("STRUCT(degree VARCHAR, institution VARCHAR, start_year INTEGER, end_year INTEGER)[]")
+    records = {r["id"]: r for r in staged.to_arrow_table().to_pylist()}
+    assert len(records) == rows
+    source = {json.loads(line)["id"]: json.loads(line) for _f, _n, line in numbered[:2_000]}
+    some_id, record = next((i, r) for i, r in source.items() if r["work_experience"] and r["education"] != "[]")
+    assert records[some_id]["work_experience"] == record["work_experience"]  # every field, in order
+    assert records[some_id]["education"] == json.loads(record["education"])  # unwrapped from its string
+    bad = records["x1"]
+    assert bad["connection_count"] is None and bad["age"] is None and bad["profile_updated_at"] is None
+    assert bad["education"] is None
+    assert records["x2"]["skills"] is None and records["x2"]["work_experience"] is None
 
     # The odd rows flow through features.sql too, with empty-array defaults.
     features = con.sql(_transpile("features", staging="staged")).df().set_index("id")
