@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.duckdb_engine import source_files
+from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
 from entrypoints.spec_loader import load_spec
@@ -95,13 +97,20 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     began = t = time.perf_counter()
     con = duckdb.connect()
     # One pass over the JSON: every record is staged, later duplicates are dropped after.
-    # One COPY per source file: one query over a UNION ALL of all files held 1.7 GB at 1M rows
-    # and grew with the data; per file (1.0 GB at 1M, measured) memory is bounded by one file.
+    # One COPY per source file, as many files at once as there are cores, each on one thread:
+    # numbering lines (row_number() OVER () in file order) keeps a query to one thread, and
+    # memory is bounded by one file per core (one query over all files held 1.7 GB at 1M rows).
     staging_sql = athena_to_duckdb(spec.sql.staging_sql.replace("{{ source }}", "source"), sql_name="staging")
     staged.mkdir()
-    for i, path in enumerate(files):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW source AS {records_sql([path], spec.source.id_field)}")
-        _copy(con, staging_sql, staged / f"part-{i:05d}.parquet")
+
+    def stage_file(job: tuple[int, Path]) -> None:
+        i, path = job
+        with duckdb.connect(config={"threads": 1}) as file_con:
+            file_con.execute(f"CREATE TEMP VIEW source AS {records_sql([path], spec.source.id_field)}")
+            _copy(file_con, staging_sql, staged / f"part-{i:05d}.parquet")
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(stage_file, enumerate(files)))
     t = _timed(phases, "staging", t)
     con.execute(f"CREATE TEMP TABLE later_duplicates AS {later_duplicates_sql(staged, id_col)}")
     con.execute(
@@ -129,9 +138,9 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
         con, model, f"SELECT * FROM features WHERE {label} IS NULL", id_col, predictions, spec.batches.rows_per_batch
     )
     t = _timed(phases, "prediction", t)
-    # Joins as written: staging probes, the narrow features and predictions are built. Left to
-    # the optimizer, the deduplicated staging view was built as a hash table instead (3.8 GB
-    # and 2x slower at 3M rows, 11 GB at 10M; measured).
+    # Joins as written: staging probes, the narrow lookup table is built. Left to the
+    # optimizer, the deduplicated staging view was built as a hash table instead (3.8 GB and
+    # 2x slower at 3M rows, 11 GB at 10M; measured).
     con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
     # One result row per staged record: the result count is the staged count.
     counts["staged_rows"] = counts["result_rows"] = _copy(con, _final_sql(id_col, label, predictions), final)
@@ -155,7 +164,7 @@ def _sha12(blob: bytes) -> str:
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> int:
-    row = con.execute(f"COPY ({select}) TO {_quote(str(target))} (FORMAT PARQUET, COMPRESSION SNAPPY)").fetchone()
+    row = con.execute(f"COPY ({select}) TO {_quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -183,18 +192,20 @@ def _predict(
 
 def _final_sql(id_col: str, label: str, predictions: Path) -> str:
     """Every staged row once: its known label (from the features, as in the pipeline) or its
-    prediction. No DEFAULT branch is needed for this data: every staged row has features."""
-    known = f"f.{label} IS NOT NULL"
+    prediction, looked up in one table of both (they are disjoint), as the pipeline does. No
+    DEFAULT branch is needed for this data: every staged row has features."""
     return f"""
-SELECT s.*,
-  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value END AS value,
-  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value_lower END AS value_lower,
-  CASE WHEN {known} THEN CAST(f.{label} AS double) ELSE p.value_upper END AS value_upper,
-  CASE WHEN {known} THEN 1.0 ELSE p.value_confidence END AS value_confidence,
-  CASE WHEN {known} THEN 'EXISTING' ELSE coalesce(p.value_source, 'DEFAULT') END AS value_source
-FROM staging s
-LEFT JOIN features f ON s.{id_col} = f.{id_col}
-LEFT JOIN read_parquet({_quote(str(predictions))}) p ON s.{id_col} = p.{id_col}"""
+WITH known_values AS (
+  SELECT {id_col}, CAST({label} AS double) AS value, CAST({label} AS double) AS value_lower,
+         CAST({label} AS double) AS value_upper, 1.0 AS value_confidence, 'EXISTING' AS value_source
+  FROM features WHERE {label} IS NOT NULL
+  UNION ALL
+  SELECT {id_col}, value, value_lower, value_upper, value_confidence, value_source
+  FROM read_parquet({_quote(str(predictions))})
+)
+SELECT s.*, v.value, v.value_lower, v.value_upper, v.value_confidence,
+       coalesce(v.value_source, 'DEFAULT') AS value_source
+FROM staging s LEFT JOIN known_values v ON s.{id_col} = v.{id_col}"""
 
 
 def main(argv: list[str] | None = None) -> int:

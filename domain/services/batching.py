@@ -17,11 +17,25 @@ from domain.spec import BatchSection
 
 
 def plan_rows_per_batch(rows: int, batches: BatchSection) -> int:
-    """Rows per batch: the spec's figure, raised if needed to stay within max_batches."""
+    """Rows per batch: at most the spec's figure (raised if needed to stay within max_batches),
+    shared evenly over a number of batches that fills every wave of the fan-out.
+
+    With max_concurrency tasks at a time, 7 batches on 2 slots run in 4 waves, the last with one
+    slot idle; 8 smaller ones keep both busy to the end. When there is more than one wave, the
+    count is rounded up to a multiple of max_concurrency (within max_batches) and the rows
+    divided evenly among the batches.
+    """
     per_batch = batches.rows_per_batch
     if rows > per_batch * batches.max_batches:
         per_batch = math.ceil(rows / batches.max_batches)
-    return per_batch
+    if rows == 0:
+        return per_batch
+    count = math.ceil(rows / per_batch)
+    if count <= batches.max_concurrency:
+        return per_batch  # one wave: every batch runs at once already
+    waves = math.ceil(count / batches.max_concurrency)
+    count = min(waves * batches.max_concurrency, batches.max_batches, rows)
+    return math.ceil(rows / count)
 
 
 def scoring_sql(id_column: str, label: str, rows_per_batch: int) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pyarrow as pa
 import pytest
@@ -15,26 +16,46 @@ from tests.unit.fakes import FakeObjectStore, FakeSqlEngine
 
 @pytest.mark.parametrize(
     ("rows", "per_batch", "max_batches", "expected"),
-    [(0, 10, 5, 10), (45, 10, 5, 10), (51, 10, 5, 11), (1_000_000, 100, 100, 10_000)],
+    [(0, 10, 5, 10), (15, 10, 5, 10), (40, 10, 5, 10), (45, 10, 5, 9), (51, 10, 5, 11), (1_000_000, 100, 100, 10_000)],
 )
 def test_rows_per_batch_stays_within_max_batches(rows: int, per_batch: int, max_batches: int, expected: int) -> None:
-    assert plan_rows_per_batch(rows, BatchSection(rows_per_batch=per_batch, max_batches=max_batches)) == expected
+    spec = BatchSection(rows_per_batch=per_batch, max_batches=max_batches, max_concurrency=2)
+    assert plan_rows_per_batch(rows, spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "per_batch", "concurrency", "batches"),
+    [
+        (624_522, 250_000, 2, 4),  # 3 batches would leave a slot idle in the last wave
+        (6_244_731, 250_000, 2, 26),
+        (25, 10, 2, 4),
+        (25, 10, 1, 3),  # one slot: the spec's size as it is
+        (3, 10, 4, 1),  # one wave: nothing to balance
+        (5, 1, 4, 5),  # nor more batches than rows
+    ],
+)
+def test_batches_fill_every_wave_evenly(rows: int, per_batch: int, concurrency: int, batches: int) -> None:
+    spec = BatchSection(rows_per_batch=per_batch, max_concurrency=concurrency)
+    size = plan_rows_per_batch(rows, spec)
+    assert size <= per_batch
+    assert math.ceil(rows / size) == batches
+    assert rows - size * (batches - 1) > 0  # the last batch is not empty
 
 
 def test_batch_count_comes_from_the_data(ctx: RunContext) -> None:
     engine = ctx.ports.engine
     assert isinstance(engine, FakeSqlEngine)
     engine.answer(r"count\(\*\) AS n FROM .* IS NULL", pa.table({"n": [25]}))
-    engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001", "00002"], "n": [10, 10, 5]}))
+    engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001", "00002", "00003"], "n": [7, 7, 7, 4]}))
     report = run_batch_planning(ctx)
-    assert report == {"scoring_rows": 25, "batches": 3, "rows_per_batch": 10}
+    assert report == {"scoring_rows": 25, "batches": 4, "rows_per_batch": 7}
     store = ctx.ports.store
     assert isinstance(store, FakeObjectStore)
     manifest = json.loads(store.get(ctx.layout.manifest_key))
-    assert [b["rows"] for b in manifest["batches"]] == [10, 10, 5]
+    assert [b["rows"] for b in manifest["batches"]] == [7, 7, 7, 4]
     assert json.loads(store.get(ctx.layout.batch_items_key)) == manifest["batches"]
     ((target, sql),) = [(t, s) for t, s in engine.materialized]
-    assert target.partitioned_by == "batch" and sql == scoring_sql("id", "label", 10)
+    assert target.partitioned_by == "batch" and sql == scoring_sql("id", "label", 7)
 
 
 def test_a_layout_that_loses_rows_is_refused(ctx: RunContext) -> None:
@@ -42,7 +63,7 @@ def test_a_layout_that_loses_rows_is_refused(ctx: RunContext) -> None:
     assert isinstance(engine, FakeSqlEngine)
     engine.answer(r"count\(\*\) AS n FROM .* IS NULL", pa.table({"n": [25]}))
     engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001"], "n": [10, 10]}))
-    with pytest.raises(StageError, match="expected 25 rows in 3"):
+    with pytest.raises(StageError, match="expected 25 rows in 4"):
         run_batch_planning(ctx)
 
 
