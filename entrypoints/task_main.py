@@ -7,6 +7,9 @@ import argparse
 import json
 import sys
 
+# Every task fits or applies a model: scikit-learn is loaded with this module (the domain
+# imports it lazily for the orchestrator's sake), so the fork server preloads it once.
+import domain.ml.training  # noqa: F401
 from domain.errors import BatchmlError
 from domain.faults import FaultPlan
 from domain.pipeline import run_task

@@ -75,6 +75,8 @@ class LocalOrchestrator:
         try:
             stages = self.graph.stages
             last_task = max((i for i, s in enumerate(stages) if s.kind is not StageKind.FUNCTION), default=-1)
+            if last_task >= 0:
+                self.runner.prepare()  # a fork server imports scikit-learn while staging runs
             for i, stage in enumerate(stages):
                 if i > last_task:
                     # No task is left: a warm task server would only hold memory (a fork server

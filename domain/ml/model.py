@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import pyarrow as pa
-from sklearn.base import RegressorMixin
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from domain.ml.encoding import FeatureEncoder
 from domain.ml.features import FeatureSchema
+
+if TYPE_CHECKING:  # the models are built in domain/ml/estimators.py; only their types are named here
+    from sklearn.base import RegressorMixin
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 PREDICTION_SCHEMA = pa.schema(
     [
@@ -71,12 +73,16 @@ class TrainedModel:
         return pa.table([value, low, high, confidence, pa.array(source, pa.string())], schema=PREDICTION_SCHEMA)
 
     def to_bytes(self) -> bytes:
+        import joblib  # with scikit-learn, which unpickling the model loads anyway
+
         buffer = io.BytesIO()
         joblib.dump(self, buffer, compress=3)
         return buffer.getvalue()
 
     @staticmethod
     def from_bytes(data: bytes) -> TrainedModel:
+        import joblib
+
         model = joblib.load(io.BytesIO(data))
         if not isinstance(model, TrainedModel):
             raise TypeError("the model file does not hold a batchml TrainedModel")

@@ -62,6 +62,9 @@ class TaskRunner(abc.ABC):
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         """Start `task`, wait for it to end (killing it after `timeout_seconds`), report."""
 
+    def prepare(self) -> None:  # noqa: B027 - optional hook: most runners have nothing to warm up
+        """Start warming up for tasks to come (called when a run starts); must not block."""
+
     def release(self) -> None:  # noqa: B027 - optional hook: most runners keep nothing between tasks
         """Free what the runner keeps warm between tasks (called once no task is left to run);
         a later task starts it again."""

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.context import RunContext
-from domain.ml.model import TrainedModel
-from domain.ml.training import fit, library_versions, sql_hash
 from domain.services.features import training_rows_sql
+
+if TYPE_CHECKING:
+    from domain.ml.model import TrainedModel
+
+# scikit-learn is imported where a model is fitted, not with this module: the orchestrating
+# process reads model cards (load_card) but never fits, and importing scikit-learn cost it
+# 0.9 s of every run's start (python -X importtime).
 
 
 def model_card(
     ctx: RunContext, model: TrainedModel, version: str, rows: int, metrics: dict[str, float | int]
 ) -> dict[str, Any]:
+    from domain.ml.training import library_versions, sql_hash
+
     spec = ctx.spec.model
     return {
         "model_version": version,
@@ -50,6 +57,8 @@ def run_training(ctx: RunContext) -> dict[str, Any]:
         seed=spec.model.seed,
         sql_name="training sample",
     )
+    from domain.ml.training import fit
+
     model, metrics = fit(sample, ctx.id_column, spec.model)
     blob = model.to_bytes()
     version = hashlib.sha256(blob).hexdigest()[:12]
