@@ -69,8 +69,8 @@ def _child(module: str, args: list[str], log: Path, env: dict[str, str] | None =
 
 def _floor(spec: Path, work: Path, logs: Path, rows: int) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
-    # The OpenMP settings the pipeline gives its training task (all cores, passive waiting):
-    # with spinning OpenMP threads a fit on a loaded machine is several times slower.
+    # The OpenMP settings the pipeline gives its training task (all cores, brief spinning):
+    # with long-spinning OpenMP threads a fit on a loaded machine is several times slower.
     env = Settings.from_environment().thread_environment(1)["train"]
     args = ["--spec", str(spec), "--work", str(work)]
     report, measured = _child("benchmarks.floor", args, logs / f"floor-{rows}.log", env)
