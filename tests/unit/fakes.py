@@ -179,8 +179,16 @@ class FakeTaskRunner(TaskRunner):
 
     def __init__(self, script: Callable[[TaskSpec], TaskOutcome] | None = None) -> None:
         self.calls: list[TaskSpec] = []
+        self.log: list[str] = []  # task ids and the prepare/release hooks, in call order
         self.script = script or (lambda t: TaskOutcome(t.task_id, True, 0, "", 0.0))
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         self.calls.append(task)
+        self.log.append(task.task_id)
         return self.script(task)
+
+    def prepare(self) -> None:
+        self.log.append("<prepare>")
+
+    def release(self) -> None:
+        self.log.append("<release>")

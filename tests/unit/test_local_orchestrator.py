@@ -76,6 +76,18 @@ def test_a_clean_run_executes_every_stage_in_order(ctx: RunContext) -> None:
     assert sorted(t.batch for t in runner.calls if t.role == "predict") == [0, 1, 2, 3]  # type: ignore[type-var]
 
 
+def test_the_runner_is_warmed_up_before_the_first_task_and_released_after_the_last(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    orchestrator.execute(start_run(ctx, time.time()))
+    log = runner.log
+    assert log[0] == "<prepare>" and log.count("<prepare>") == 1
+    assert log[1] == "train"
+    first_release = log.index("<release>")
+    assert first_release > max(i for i, name in enumerate(log) if name.startswith("predict"))
+    assert all(name == "<release>" for name in log[first_release:])  # no task after it
+
+
 def test_transient_failures_are_retried_with_growing_delays(ctx: RunContext) -> None:
     orchestrator, slept = orchestrate(ctx, FakeTaskRunner(), failing_stage=("features", [OSError("a"), OSError("b")]))
     state = orchestrator.execute(start_run(ctx, time.time()))
