@@ -17,8 +17,9 @@ METHOD = """\
   (`benchmarks/pipeline_run.py`); wall time from spawn to exit; stage seconds and row counts
   from the run's `run.json`, per-stage peak memory from the memory samples between the stage's
   start and end events.
-- **Floor** (`benchmarks/floor.py`): the same work by hand in one process: DuckDB reads the
-  lines, keeps valid JSON with an id (first occurrence wins), runs the same staging and
+- **Floor** (`benchmarks/floor.py`): the same work by hand in one process (wall time from
+  spawn to exit, as for the pipeline): DuckDB reads the lines (one file per core, each on one
+  thread), keeps valid JSON with an id (first occurrence wins), runs the same staging and
   features SQL through the project's dialect bridge, samples the same training rows, fits
   with `domain.ml.training.fit`, predicts with `TrainedModel.predict` in chunks of
   `rows_per_batch`, writes the final table to Parquet. No orchestration, retries, markers,
