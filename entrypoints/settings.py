@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# OpenMP busy-waits this many spins before sleeping (see Settings.thread_environment).
-SPIN_COUNT = "10000"
+# OpenMP busy-waits this many spins before sleeping (see Settings.thread_environment); the
+# fork server starts with the same value.
+from adapters.local.forkserver_runner import SPIN_COUNT
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int) -> int:

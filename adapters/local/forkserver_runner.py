@@ -24,7 +24,9 @@ from multiprocessing.context import ForkServerContext
 from adapters.shared.task_output import failure_reason
 from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
 
-# Spins before an idle OpenMP thread sleeps; entrypoints/settings.py says why this value.
+# Spins before an idle OpenMP thread sleeps (GOMP_SPINCOUNT): long spinning lets concurrent
+# tasks starve each other, none makes a lone fit 2.9x slower; entrypoints/settings.py has the
+# measurements and gives tasks the same value.
 SPIN_COUNT = "10000"
 
 # The child could not even load its entry point (a missing module, a typo).

@@ -79,9 +79,9 @@ class LocalOrchestrator:
             # Warm the runner up one stage ahead of the first task: a fork server then imports
             # scikit-learn while features run, not while staging does, when memory peaks
             # (started with the run, it added 0.26 GB to staging's 10M-row peak).
-            warm_up = min(tasks, default=0) - 1
+            warm_up = max(min(tasks) - 1, 0) if tasks else None
             for i, stage in enumerate(stages):
-                if i == warm_up or (i == 0 and warm_up < 0 and tasks):
+                if i == warm_up:
                     self.runner.prepare()
                 if i > last_task:
                     # No task is left: a warm task server would only hold memory (a fork server
