@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BLOCK_BYTES = 32 * 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 
 RAW_SCHEMA = pa.schema(
     [
@@ -111,14 +112,19 @@ def _read_block(reader: BinaryIO, block_bytes: int) -> tuple[bytes, BaseExceptio
 
 def iter_line_batches(stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.RecordBatch]:
     """Every line of one file, in order, numbered from 1. A trailing newline ends the last
-    line rather than starting an empty one. A gzip stream cut short yields what it held and
-    then one line flagged `truncated_gzip` (its unfinished end, possibly empty); a corrupt one
-    ends the same way, flagged `unreadable`."""
+    line rather than starting an empty one; a byte order mark at the start is dropped. A gzip
+    stream cut short yields what it held and then one line flagged `truncated_gzip` (its
+    unfinished end, possibly empty); a corrupt one ends the same way, flagged `unreadable`."""
     reader = _open(stream, name)
     carry = b""
     line_number = 1
+    first = True
     while True:
         block, error = _read_block(reader, block_bytes)
+        if first:
+            # A UTF-8 byte order mark (Windows tools write one) is not part of the first line,
+            # as DuckDB's reader also has it.
+            block, first = block.removeprefix(UTF8_BOM), False
         lines, carry = _split(carry + block)
         if len(lines):
             yield _batch(name, line_number, lines)

@@ -108,6 +108,8 @@ _LINE_CASES = {
     "soh": b'{"id": 1}\n{"a": "x\x01y"}\n',
     "invalid_utf8": b'{"id": 1}\n{"a": "\xff"}\n',
     "long_line": b'{"id": 1, "pad": "' + b"x" * 3_000_000 + b'"}\n{"id": 2}\n',
+    "byte_order_mark": b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n',
+    "byte_order_mark_and_bad_utf8": b'\xef\xbb\xbf{"id": 1}\n{"a": "\xff"}\n',
 }
 
 
@@ -125,6 +127,8 @@ def test_both_line_readers_give_the_same_lines(case: str, engine: DuckDBSqlEngin
     ).to_pylist()
     assert stats.lines == len(expected)
     assert got == expected
+    if case.startswith("byte_order_mark"):
+        assert got[0]["line"] == '{"id": 1}'  # the mark is not part of the first record
 
 
 def test_plain_files_are_read_by_duckdb_not_python(
