@@ -109,6 +109,8 @@ _LINE_CASES = {
     "invalid_utf8": b'{"id": 1}\n{"a": "\xff"}\n',
     "long_line": b'{"id": 1, "pad": "' + b"x" * 3_000_000 + b'"}\n{"id": 2}\n',
     "byte_order_mark": b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n',
+    "nul_byte": b'{"id": 1}\n{"a": "x\x00y"}\n{"id": 3}\n',
+    "comment_like_and_tabs": b'# not a comment\n\t{"id": 1}\t\n;{"id": 2}\n',
     "byte_order_mark_and_bad_utf8": b'\xef\xbb\xbf{"id": 1}\n{"a": "\xff"}\n',
 }
 
