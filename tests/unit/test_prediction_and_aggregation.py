@@ -108,12 +108,14 @@ def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
     card = {"model_version": "abc", "default_value": {"value": 30.0, "lower": 20.0, "upper": 40.0}}
     sql = final_sql(ctx, ["id", "name"], card, has_predictions=True)
     con = duckdb.connect()
-    con.execute("CREATE TABLE s AS SELECT * FROM (VALUES ('a', 'A'), ('b', 'B'), ('c', 'C'), ('d', 'D')) t(id, name)")
-    con.execute("CREATE TABLE f AS SELECT * FROM (VALUES ('a', 41), ('b', NULL), ('d', NULL)) t(id, label)")
+    con.execute("CREATE TABLE s AS SELECT id, upper(id) AS name FROM (VALUES ('a'), ('b'), ('c'), ('d'), ('e')) t(id)")
+    con.execute(
+        "CREATE TABLE f AS SELECT * FROM (VALUES ('a', 41), ('b', NULL), ('d', NULL), ('e', NULL)) t(id, label)"
+    )
     con.execute(
         "CREATE TABLE p AS SELECT * FROM (VALUES ('b', 33.0, 30.0, 36.0, 0.7, 'ML_PREDICTION'), "
-        "('d', NULL, NULL, NULL, NULL, 'ML_PREDICTION')) t(id, value, value_lower, value_upper, value_confidence, "
-        "value_source)"
+        "('d', NULL, NULL, NULL, NULL, 'ML_PREDICTION'), ('e', 31.0, 21.0, 41.0, 0.0, 'DEFAULT')) "
+        "t(id, value, value_lower, value_upper, value_confidence, value_source)"
     )
     bound = sql.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
     rows = con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall()
@@ -122,6 +124,7 @@ def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
         ("b", "B", 33.0, 30.0, 36.0, 0.7, "ML_PREDICTION", "run-1", "abc"),
         ("c", "C", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
         ("d", "D", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
+        ("e", "E", 31.0, 21.0, 41.0, 0.0, "DEFAULT", "run-1", "abc"),  # the model's own fallback
     ]
 
 
