@@ -6,7 +6,27 @@
 -- gives NULL, as DuckDB does for both.
 -- No integer division: Trino truncates, DuckDB does not.  Ratios cast to
 -- double first so both engines agree.
-WITH counted AS (
+WITH normalised AS (
+    SELECT
+        *,
+        -- Degree spellings vary ("BSc", "Bachelor of Science", ...): normalise every
+        -- entry once, then take the first and the latest.
+        transform(education, e -> CASE
+            WHEN lower(e.degree) IS NULL THEN NULL
+            WHEN lower(e.degree) LIKE '%high school%' THEN 'high_school'
+            WHEN lower(e.degree) LIKE 'bachelor%' OR lower(e.degree) IN ('bsc', 'ba', 'b.eng.')
+                THEN 'bachelor'
+            WHEN lower(e.degree) LIKE 'master%' OR lower(e.degree) IN ('msc', 'mba', 'm.eng.')
+                THEN 'master'
+            WHEN lower(e.degree) LIKE '%phd%' OR lower(e.degree) LIKE 'doctor%' THEN 'phd'
+            WHEN lower(e.degree) LIKE 'associate%' OR lower(e.degree) LIKE '%vocational%'
+                OR lower(e.degree) = 'hnd' THEN 'associate'
+            ELSE 'certificate'
+        END) AS degrees
+    FROM {{ staging }}
+),
+
+counted AS (
     SELECT
         id,
         age,
@@ -26,9 +46,9 @@ WITH counted AS (
         element_at(education, -1).start_year AS first_education_start,
         element_at(education, -1).end_year AS first_education_end,
         element_at(education, 1).end_year AS latest_education_end,
-        lower(element_at(education, 1).degree) AS latest_degree_raw,
-        lower(element_at(education, -1).degree) AS first_degree_raw
-    FROM {{ staging }}
+        element_at(degrees, 1) AS latest_degree,
+        element_at(degrees, -1) AS first_degree
+    FROM normalised
 )
 
 SELECT
@@ -53,29 +73,6 @@ SELECT
     reference_year - first_education_start AS years_since_first_education,
     reference_year - first_education_end AS years_since_first_graduation,
     reference_year - latest_education_end AS years_since_latest_graduation,
-    -- Degree spellings vary ("BSc", "Bachelor of Science", ...): normalise.
-    CASE
-        WHEN first_degree_raw IS NULL THEN NULL
-        WHEN first_degree_raw LIKE '%high school%' THEN 'high_school'
-        WHEN first_degree_raw LIKE 'bachelor%' OR first_degree_raw IN ('bsc', 'ba', 'b.eng.')
-            THEN 'bachelor'
-        WHEN first_degree_raw LIKE 'master%' OR first_degree_raw IN ('msc', 'mba', 'm.eng.')
-            THEN 'master'
-        WHEN first_degree_raw LIKE '%phd%' OR first_degree_raw LIKE 'doctor%' THEN 'phd'
-        WHEN first_degree_raw LIKE 'associate%' OR first_degree_raw LIKE '%vocational%'
-            OR first_degree_raw = 'hnd' THEN 'associate'
-        ELSE 'certificate'
-    END AS first_degree,
-    CASE
-        WHEN latest_degree_raw IS NULL THEN NULL
-        WHEN latest_degree_raw LIKE '%high school%' THEN 'high_school'
-        WHEN latest_degree_raw LIKE 'bachelor%' OR latest_degree_raw IN ('bsc', 'ba', 'b.eng.')
-            THEN 'bachelor'
-        WHEN latest_degree_raw LIKE 'master%' OR latest_degree_raw IN ('msc', 'mba', 'm.eng.')
-            THEN 'master'
-        WHEN latest_degree_raw LIKE '%phd%' OR latest_degree_raw LIKE 'doctor%' THEN 'phd'
-        WHEN latest_degree_raw LIKE 'associate%' OR latest_degree_raw LIKE '%vocational%'
-            OR latest_degree_raw = 'hnd' THEN 'associate'
-        ELSE 'certificate'
-    END AS latest_degree
+    first_degree,
+    latest_degree
 FROM counted
