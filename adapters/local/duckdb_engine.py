@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -9,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,26 +145,18 @@ class DuckDBSqlEngine(SqlEngine):
         return sum(os.path.getsize(p) for t in tables for p in glob.glob(self._glob(t), recursive=True))
 
     def _write(self, conn: duckdb.DuckDBPyConnection, select: str, target: TableRef, sql_name: str) -> int | None:
-        final = resolve_key(self.root, target.location)
-        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
-        staging_dir.mkdir(parents=True)
-        try:
+        with self._fresh_folder(target) as folder:
             if target.partitioned_by:
                 # DuckDB buffers up to 524,288 rows per open partition before writing any: with
                 # 63 batches at 10M rows, batch planning peaked at 2 GB; 20,000 gives 0.8 GB.
                 conn.execute("SET partitioned_write_flush_threshold = 20000")
                 copy = (
-                    f"COPY ({select}) TO {_quote(str(staging_dir))} ({PARQUET_OPTIONS}, "
+                    f"COPY ({select}) TO {_quote(str(folder))} ({PARQUET_OPTIONS}, "
                     f"PARTITION_BY ({target.partitioned_by}), OVERWRITE_OR_IGNORE true)"
                 )
             else:
-                out = staging_dir / "part-00000.parquet"
-                copy = f"COPY ({select}) TO {_quote(str(out))} ({PARQUET_OPTIONS})"
+                copy = f"COPY ({select}) TO {_quote(str(folder / 'part-00000.parquet'))} ({PARQUET_OPTIONS})"
             result = self._run(conn, copy, sql_name).fetchone()
-        except BaseException:
-            shutil.rmtree(staging_dir, ignore_errors=True)
-            raise
-        self._replace(staging_dir, final)
         return int(result[0]) if result else None
 
     def _sources(self, source: str) -> list[SourceFile]:
@@ -174,6 +167,20 @@ class DuckDBSqlEngine(SqlEngine):
             SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p), local_path=p)
             for p in source_files(source)
         ]
+
+    @contextlib.contextmanager
+    def _fresh_folder(self, target: TableRef) -> Iterator[Path]:
+        """An empty folder beside the table's; swapped in for the table when the block ends
+        without an error, removed when it raises."""
+        final = resolve_key(self.root, target.location)
+        folder = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self._replace(folder, final)
 
     @staticmethod
     def _replace(new: Path, final: Path) -> None:
@@ -241,19 +248,10 @@ class DuckDBSqlEngine(SqlEngine):
 
     def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
         """Local files: one raw part per file, as many files at once as DuckDB has threads."""
-        final = resolve_key(self.root, target.location)
-        staging_dir = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
-        staging_dir.mkdir(parents=True)
-        try:
-            workers = max(1, min(len(files), self.threads or os.cpu_count() or 1))
-            jobs = [(f, staging_dir / f"part-{i:05d}.parquet") for i, f in enumerate(files)]
-            with ThreadPoolExecutor(workers) as pool:
-                counts = list(pool.map(lambda job: _ingest_file(*job), jobs))
-        except BaseException:
-            shutil.rmtree(staging_dir, ignore_errors=True)
-            raise
-        self._replace(staging_dir, final)
-        return sum(counts)
+        workers = max(1, min(len(files), self.threads or os.cpu_count() or 1))
+        with self._fresh_folder(target) as folder, ThreadPoolExecutor(workers) as pool:
+            jobs = [(f, folder / f"part-{i:05d}.parquet") for i, f in enumerate(files)]
+            return sum(pool.map(lambda job: _ingest_file(*job), jobs))
 
     def source_fingerprint(self, source: str) -> str:
         listing = [(f.name, f.size, f.version) for f in self._sources(source)]
