@@ -36,6 +36,11 @@ class RunLayout:
         return self._ref("raw")
 
     @property
+    def line_index(self) -> TableRef:
+        """Every raw line's position, id and first-pass reject reason (see services/staging)."""
+        return self._ref("line_index")
+
+    @property
     def staging(self) -> TableRef:
         return self._ref("staging")
 
@@ -86,7 +91,8 @@ class RunLayout:
     def intermediate_prefixes(self) -> list[str]:
         """Removed by cleanup once results are published. Model, manifest, rejects, run state
         and events stay: they explain the published results."""
-        return [f"{self.run_prefix}{part}/" for part in ("raw", "staging", "features", "scoring", "predictions")]
+        parts = ("raw", "line_index", "staging", "features", "scoring", "predictions")
+        return [f"{self.run_prefix}{part}/" for part in parts]
 
 
 def is_data_key(key: str) -> bool:

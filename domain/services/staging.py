@@ -22,53 +22,59 @@ _PROBLEM_REASONS = {
 }
 
 
-def _classified_sql(id_field: str) -> str:
-    """Every raw line's reason code (NULL = good) and, for a repeated id, its first occurrence.
+def line_index_sql(id_field: str) -> str:
+    """One narrow row per raw line: where it is, why it cannot be used before any duplicate
+    search (NULL = usable so far), and its id. Every line's JSON is parsed here, once.
 
-    Narrow on purpose: `identified` carries positions and ids, not the JSON text, which
-    rejects_sql joins back for the few rejected lines only. The duplicate search ranks only
-    the lines whose id is repeated: a window over every line held 1.8 GB at 10M lines.
+    A table of its own rather than a CTE of the rejects query: DuckDB materialised that CTE
+    in memory with each line's file name, 1.7 GB at 10M lines; written out, the two steps
+    peak at 0.73 GB and take 0.7 s longer at 10M.
     """
-    path = f"'$.{id_field}'"
     problems = " ".join(f"WHEN problem = '{code}' THEN '{code}'" for code in _PROBLEM_REASONS)
     return f"""
-WITH identified AS (
-  SELECT source_file, line_number, problem, is_json,
-         CASE WHEN is_json THEN json_extract_scalar(line, {path}) END AS doc_id,
-         CASE WHEN is_json THEN false ELSE trim(line) = '' END AS blank
-  FROM (
-    SELECT source_file, line_number, line, problem,
-           (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
-    FROM {{{{ raw }}}}
-  ) parsed
-),
-repeated AS (
-  SELECT doc_id FROM identified WHERE doc_id IS NOT NULL GROUP BY doc_id HAVING count(*) > 1
+SELECT source_file, line_number,
+       CASE {problems}
+            WHEN problem IS NOT NULL THEN 'unreadable'
+            WHEN is_json THEN NULL
+            WHEN trim(line) = '' THEN 'empty_line'
+            ELSE 'invalid_json'
+       END AS reason_code,
+       CASE WHEN is_json THEN json_extract_scalar(line, '$.{id_field}') END AS doc_id
+FROM (
+  SELECT source_file, line_number, line, problem,
+         (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
+  FROM {{{{ raw }}}}
+) parsed"""
+
+
+def rejects_sql(id_field: str) -> str:
+    """Every unusable line with its reason and text, from the line index.
+
+    The duplicate search ranks only the lines whose id is repeated (a window over every
+    line held 1.8 GB at 10M lines), and the raw text is joined back for rejected lines only.
+    """
+    reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in _PROBLEM_REASONS.items())
+    return f"""
+WITH repeated AS (
+  SELECT doc_id FROM {{{{ line_index }}}} WHERE doc_id IS NOT NULL GROUP BY doc_id HAVING count(*) > 1
 ),
 ranked AS (
   SELECT source_file, line_number,
          row_number() OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS occurrence,
          first_value(source_file) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_file,
          first_value(line_number) OVER (PARTITION BY doc_id ORDER BY source_file, line_number) AS first_line
-  FROM identified
+  FROM {{{{ line_index }}}}
   WHERE doc_id IN (SELECT doc_id FROM repeated)
+),
+classified AS (
+  SELECT i.source_file, i.line_number, i.doc_id, r.first_file, r.first_line,
+         CASE WHEN i.reason_code IS NOT NULL THEN i.reason_code
+              WHEN i.doc_id IS NULL THEN 'missing_id'
+              WHEN r.occurrence > 1 THEN 'duplicate_id'
+         END AS reason_code
+  FROM {{{{ line_index }}}} i
+  LEFT JOIN ranked r ON r.source_file = i.source_file AND r.line_number = i.line_number
 )
-SELECT i.source_file, i.line_number, i.doc_id,
-       CASE {problems}
-            WHEN i.problem IS NOT NULL THEN 'unreadable'
-            WHEN i.blank THEN 'empty_line'
-            WHEN NOT i.is_json THEN 'invalid_json'
-            WHEN i.doc_id IS NULL THEN 'missing_id'
-            WHEN r.occurrence > 1 THEN 'duplicate_id'
-       END AS reason_code,
-       r.first_file, r.first_line
-FROM identified i
-LEFT JOIN ranked r ON r.source_file = i.source_file AND r.line_number = i.line_number"""
-
-
-def rejects_sql(id_field: str) -> str:
-    reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in _PROBLEM_REASONS.items())
-    return f"""
 SELECT c.source_file, c.line_number, c.reason_code,
        CASE c.reason_code {reasons}
             WHEN 'invalid_json' THEN 'not valid JSON'
@@ -78,7 +84,7 @@ SELECT c.source_file, c.line_number, c.reason_code,
             ELSE 'unreadable line'
        END AS reason,
        r.line
-FROM ({_classified_sql(id_field)}) c
+FROM classified c
 JOIN {{{{ raw }}}} r ON r.source_file = c.source_file AND r.line_number = c.line_number
 WHERE c.reason_code IS NOT NULL"""
 
@@ -100,8 +106,14 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
     ingest = engine.ingest_lines(spec.source.path, layout.raw)
     if ingest.lines == 0:
         raise DataQualityError(f"the source {spec.source.path} holds no lines ({ingest.files} files)")
+    index = engine.materialize(
+        layout.line_index, line_index_sql(ctx.id_column), {"raw": layout.raw}, sql_name="staging line index"
+    )
     rejects = engine.materialize(
-        layout.rejects, rejects_sql(ctx.id_column), {"raw": layout.raw}, sql_name="staging rejects"
+        layout.rejects,
+        rejects_sql(ctx.id_column),
+        {"raw": layout.raw, "line_index": layout.line_index},
+        sql_name="staging rejects",
     )
     user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
     inputs = {"raw": layout.raw, "rejects": layout.rejects}
@@ -115,7 +127,7 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
         "staged_rows": counts["staged"],
         "rejected_rows": counts["rejected"],
         "reject_reasons": counts["reasons"],
-        "bytes_scanned": rejects.bytes_scanned + staged.bytes_scanned,
+        "bytes_scanned": index.bytes_scanned + rejects.bytes_scanned + staged.bytes_scanned,
     }
     _check_reject_ratio(ctx, ingest.lines, counts["rejected"])
     return report

@@ -5,7 +5,7 @@ import pytest
 
 from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
-from domain.services.staging import rejects_sql, run_staging, valid_records_sql
+from domain.services.staging import line_index_sql, rejects_sql, run_staging, valid_records_sql
 from tests.unit.fakes import FakeSqlEngine
 
 
@@ -43,6 +43,7 @@ def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: R
     assert "{{ source }}" not in targets["staging"]
     assert valid_records_sql() in targets["staging"]
     assert targets["rejects"] == rejects_sql("id")
+    assert targets["line"] == line_index_sql("id")  # the line_index table, written before the rejects
 
 
 def test_a_staging_select_that_drops_rows_is_refused(ctx: RunContext) -> None:
