@@ -80,6 +80,22 @@ def test_sample_is_capped_and_repeatable(engine: DuckDBSqlEngine, tmp_path: Path
     assert first.num_rows == 100 and first.equals(again) and not first.equals(other)
 
 
+def test_sample_is_the_top_n_by_seeded_hash(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    # The cut-off form must keep exactly the rows, in the order, of the plain definition; ids
+    # repeat so that hashes tie and the key breaks the ties.
+    write(tmp_path / "in.jsonl", [b'{"id": %d}' % (i % 300) for i in range(1000)])
+    engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
+    sql = "SELECT CAST(line_number % 300 AS VARCHAR) AS k, line_number FROM {{ raw }}"
+    sample = engine.sample(sql, {"raw": RAW}, rows=100, key="k", seed=7, sql_name="t")
+    plain = engine.query(
+        f"SELECT * FROM ({sql}) ORDER BY hash(CAST(k AS VARCHAR) || '7'), k LIMIT 100", {"raw": RAW}, sql_name="t"
+    )
+    assert sample.column("k").to_pylist() == plain.column("k").to_pylist()
+    assert sample.column_names == ["k", "line_number"]
+    everything = engine.sample(sql, {"raw": RAW}, rows=5000, key="k", seed=7, sql_name="t")
+    assert everything.num_rows == 1000  # fewer rows than the cap: all of them
+
+
 def test_a_bad_query_names_its_sql_file(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
     write(tmp_path / "in.jsonl", [b'{"id": 1}'])
     engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
