@@ -167,3 +167,45 @@ def test_plain_files_are_read_by_duckdb_not_python(
         sql_name="t",
     ).to_pylist()
     assert rows == [{"n": 30, "files": 3, "last": 10}]
+
+
+def test_lines_read_in_place_are_numbered_in_file_order_on_every_thread_count(tmp_path: Path) -> None:
+    # Big enough for DuckDB's CSV reader to split the file into many buffers, with lines of
+    # varying length, read on four threads: the n-th line must still get n.
+    lines = [b'{"id": %d, "pad": "%s"}' % (i, b"x" * (i * 7919 % 1997)) for i in range(60_000)]  # ~60 MB
+    write(tmp_path / "in" / "a.jsonl", lines)
+    write(tmp_path / "in" / "b.jsonl", lines[:1000])
+    engine = DuckDBSqlEngine(tmp_path / "lake", threads=4)
+    assert engine.ingest_lines(str(tmp_path / "in"), RAW).lines == 61_000
+    assert not list((engine.root / "runs/r/raw").glob("*.parquet"))  # read in place, not copied
+    got = engine.query(
+        "SELECT line_number, line FROM {{ raw }} WHERE source_file LIKE '%a.jsonl' ORDER BY line_number",
+        {"raw": RAW},
+        sql_name="t",
+    )
+    assert got.column("line").to_pylist() == [line.decode() for line in lines]
+    assert got.column("line_number").to_pylist() == list(range(1, 60_001))
+
+
+def test_plain_and_refused_files_make_one_raw_table(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    write(tmp_path / "in" / "a.jsonl", [b'{"id": 1}', b'{"id": 2}'])
+    write(tmp_path / "in" / "b.jsonl.gz", [b'{"id": 3}'], gz=True)
+    (tmp_path / "in" / "c.jsonl").write_bytes(b'{"id": 4}\r\n')  # DuckDB refuses it: Python reads it
+    assert engine.ingest_lines(str(tmp_path / "in"), RAW).lines == 4
+    rows = engine.query(
+        "SELECT source_file, line_number, line FROM {{ raw }} ORDER BY source_file", {"raw": RAW}, sql_name="t"
+    ).to_pylist()
+    assert [(Path(r["source_file"]).name, r["line_number"]) for r in rows] == [
+        ("a.jsonl", 1),
+        ("a.jsonl", 2),
+        ("b.jsonl.gz", 1),
+        ("c.jsonl", 1),
+    ]
+
+
+def test_a_source_file_changed_after_ingest_is_an_error(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    path = write(tmp_path / "in.jsonl", [b'{"id": 1}'])
+    engine.ingest_lines(str(path), RAW)
+    write(path, [b'{"id": 1}', b'{"id": 2}'])
+    with pytest.raises(DataQualityError, match=r"in.jsonl changed .* start the run again"):
+        engine.query("SELECT count(*) AS n FROM {{ raw }}", {"raw": RAW}, sql_name="t")
