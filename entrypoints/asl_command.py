@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.aws.state_machine import render_spec
 from entrypoints.spec_loader import load_spec
 
 DEFAULT_INLINE_MAP_THRESHOLD = 40
@@ -20,6 +19,8 @@ DEFAULT_INLINE_MAP_THRESHOLD = 40
 
 def cmd_asl(args: argparse.Namespace, console: Any = None) -> int:
     # The graph is built inside the adapter: only the composition root imports domain and adapters both.
+    from adapters.aws.state_machine import render_spec  # AWS code loads only for this command
+
     text = render_spec(load_spec(args.spec), inline_map_threshold=args.inline_map_threshold)
     if args.out is None:
         sys.stdout.write(text)

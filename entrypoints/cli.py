@@ -20,7 +20,6 @@ from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.asl_command import add_asl_command
-from entrypoints.aws_launch import run_on_aws
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
@@ -57,6 +56,8 @@ def run_pipeline_on_aws(
 ) -> RunState:
     if resume:
         raise SpecError("--resume works for local runs; on AWS, start a new run (the state machine has no resume)")
+    from entrypoints.aws_launch import run_on_aws  # boto3 and the AWS adapters: only for AWS runs
+
     run_id = new_run_id()
     state, status = run_on_aws(spec_file, spec, settings, console, run_id)
     if state is None:

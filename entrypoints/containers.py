@@ -7,27 +7,18 @@ backend it is on.
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pyarrow as pa
-import pyarrow.fs as pafs
 from dependency_injector import containers, providers
 from rich.console import Console
 
-from adapters.aws.athena_engine import AthenaSqlEngine
-from adapters.aws.fargate_runner import FargateTaskRunner
-from adapters.aws.glue_catalog import GlueCatalog
-from adapters.aws.glue_tables import GlueTables
-from adapters.aws.s3_store import S3ObjectStore
-from adapters.aws.sfn_launcher import StepFunctionsLauncher
-from adapters.aws.stdout_event_log import StdoutEventLog
-from adapters.local.docker_runner import DockerTaskRunner
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
-from adapters.local.duckdb_s3_engine import DuckDBOnS3SqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
@@ -45,7 +36,11 @@ from domain.spec import PipelineSpec
 from entrypoints.settings import AwsSettings, Settings
 
 if TYPE_CHECKING:
+    import pyarrow.fs as pafs
     from mypy_boto3_s3 import S3Client
+
+    from adapters.aws.s3_store import S3ObjectStore
+    from adapters.aws.sfn_launcher import StepFunctionsLauncher
 
 BACKENDS = ("local", "aws", "hybrid")
 # forkserver: a process per task, forked warm (the default); subprocess: a fresh interpreter per
@@ -56,10 +51,25 @@ AWS_TASK_RUNNER = "fargate"
 TASK_PROGRAM = "batchml-task"  # the image's entry point (pyproject's [project.scripts])
 
 
+def deferred(path: str) -> Callable[..., Any]:
+    """The class at `module:Name`, imported when a provider first builds it. A local run never
+    builds an AWS or Docker adapter, and importing them all (boto3, docker, pyarrow.dataset,
+    pandas) was 0.3 s of every CLI start (python -X importtime)."""
+    module_name, _, name = path.partition(":")
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module_name), name)(*args, **kwargs)
+
+    build.__qualname__ = name
+    return build
+
+
 @functools.cache
 def aws_client(service: str, region: str, endpoint_url: str | None) -> Any:
     """One boto3 client per service and endpoint for the life of the process: created outside
     any handler and reused by every warm Lambda invocation (boto3 clients are thread-safe)."""
+    import boto3
+
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
 
@@ -70,6 +80,8 @@ def s3_client(aws: AwsSettings) -> S3Client:
 
 def pyarrow_s3(region: str, endpoint_url: str | None) -> pafs.S3FileSystem:
     """pyarrow's S3 client (credentials from the usual AWS variables), for DuckDB over S3."""
+    import pyarrow.fs as pafs
+
     if not endpoint_url:
         return pafs.S3FileSystem(region=region)
     scheme, _, host = endpoint_url.partition("://")
@@ -87,9 +99,11 @@ class Container(containers.DeclarativeContainer):
     athena = providers.Singleton(aws_client, "athena", config.aws.region, config.aws.endpoint_url)
     ecs = providers.Singleton(aws_client, "ecs", config.aws.region, config.aws.endpoint_url)
     sfn = providers.Singleton(aws_client, "stepfunctions", config.aws.region, config.aws.endpoint_url)
-    s3_store = providers.Singleton(S3ObjectStore, client=s3, bucket=config.s3_bucket, prefix=config.s3_prefix)
+    s3_store = providers.Singleton(
+        deferred("adapters.aws.s3_store:S3ObjectStore"), client=s3, bucket=config.s3_bucket, prefix=config.s3_prefix
+    )
     glue_tables = providers.Singleton(
-        GlueTables,
+        deferred("adapters.aws.glue_tables:GlueTables"),
         client=glue,
         database=config.aws.glue_database,
         bucket=config.s3_bucket,
@@ -97,7 +111,11 @@ class Container(containers.DeclarativeContainer):
     )
 
     glue_catalog = providers.Singleton(
-        GlueCatalog, client=glue, database=config.aws.glue_database, bucket=config.s3_bucket, prefix=config.s3_prefix
+        deferred("adapters.aws.glue_catalog:GlueCatalog"),
+        client=glue,
+        database=config.aws.glue_database,
+        bucket=config.s3_bucket,
+        prefix=config.s3_prefix,
     )
 
     object_store = providers.Selector(
@@ -112,7 +130,7 @@ class Container(containers.DeclarativeContainer):
             DuckDBSqlEngine, root=root, threads=config.duckdb_threads, memory_limit=config.duckdb_memory_limit
         ),
         aws=providers.Singleton(
-            AthenaSqlEngine,
+            deferred("adapters.aws.athena_engine:AthenaSqlEngine"),
             athena=athena,
             glue=glue_tables,
             s3=s3,
@@ -121,7 +139,7 @@ class Container(containers.DeclarativeContainer):
             output_location=config.aws.athena_output,
         ),
         hybrid=providers.Singleton(
-            DuckDBOnS3SqlEngine,
+            deferred("adapters.local.duckdb_s3_engine:DuckDBOnS3SqlEngine"),
             fs=providers.Singleton(pyarrow_s3, config.aws.region, config.aws.endpoint_url),
             bucket=config.s3_bucket,
             prefix=config.s3_prefix,
@@ -139,8 +157,8 @@ class Container(containers.DeclarativeContainer):
     event_log = providers.Selector(
         config.backend,
         local=providers.Factory(run_event_log, root=root),
-        aws=providers.Factory(StdoutEventLog),
-        hybrid=providers.Factory(StdoutEventLog),
+        aws=providers.Factory(deferred("adapters.aws.stdout_event_log:StdoutEventLog")),
+        hybrid=providers.Factory(deferred("adapters.aws.stdout_event_log:StdoutEventLog")),
     )
     task_runner = providers.Selector(
         config.task_runner,
@@ -155,7 +173,7 @@ class Container(containers.DeclarativeContainer):
             SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
         ),
         docker=providers.Singleton(
-            DockerTaskRunner,
+            deferred("adapters.local.docker_runner:DockerTaskRunner"),
             command=config.docker_task_command,
             env=config.task_env,
             role_env=config.task_role_env,
@@ -163,7 +181,7 @@ class Container(containers.DeclarativeContainer):
             image=config.docker_image,
         ),
         fargate=providers.Singleton(
-            FargateTaskRunner,
+            deferred("adapters.aws.fargate_runner:FargateTaskRunner"),
             ecs=ecs,
             cluster=config.aws.ecs_cluster,
             task_definitions=config.aws.task_definitions,
@@ -320,4 +338,6 @@ def progress_display(stage_count: int, console: Console) -> RichProgressEventLog
 
 
 def launcher(container: Container, state_machine_arn: str, events: EventLog) -> StepFunctionsLauncher:
+    from adapters.aws.sfn_launcher import StepFunctionsLauncher
+
     return StepFunctionsLauncher(container.sfn(), state_machine_arn, events)
