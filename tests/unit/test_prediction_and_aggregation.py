@@ -10,7 +10,7 @@ from domain.context import RunContext
 from domain.errors import SchemaMismatchError, VerificationError
 from domain.manifest import BatchEntry, Manifest
 from domain.ml.training import fit
-from domain.services.aggregation import final_sql, verify_predictions
+from domain.services.aggregation import final_sql, pass_boundaries, verify_predictions
 from domain.services.prediction import run_prediction_batch
 from domain.spec import ModelSection
 from tests.unit.fakes import FakeObjectStore, FakeRunStore, FakeSqlEngine
@@ -119,6 +119,11 @@ def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
     )
     bound = sql.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
     rows = con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall()
+    # In id ranges (< 'b', 'b' <= id < 'd', >= 'd'): the same rows, each exactly once.
+    in_passes = final_sql(ctx, ["id", "name"], card, has_predictions=True, boundaries=["b", "d"])
+    assert in_passes.count("UNION ALL\n(") == 2
+    bound = in_passes.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
+    assert con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall() == rows
     assert rows == [
         ("a", "A", 41.0, 41.0, 41.0, 1.0, "EXISTING", "run-1", "abc"),
         ("b", "B", 33.0, 30.0, 36.0, 0.7, "ML_PREDICTION", "run-1", "abc"),
@@ -138,3 +143,13 @@ def test_batch_files_without_an_extension_are_read_and_markers_skipped(
     store_with_batch.put(prefix + "_SUCCESS", b"")
     store_with_batch.put(prefix, b"")  # an S3 folder marker
     assert run_prediction_batch(ctx, 1) == {"batch": 1, "rows": 10}
+
+
+def test_pass_boundaries_split_evenly_at_batch_starts() -> None:
+    first_ids = [f"id{k:02d}" for k in range(10)]  # ten batches, in batch order
+    assert pass_boundaries(first_ids, staged_rows=12, pass_rows=5) == ["id03", "id07"]  # three passes
+    assert pass_boundaries(first_ids, staged_rows=5, pass_rows=5) == []  # one pass is enough
+    assert pass_boundaries(first_ids[:2], staged_rows=50, pass_rows=5) == ["id01"]  # at most one per batch
+    assert pass_boundaries([3, 10, 20], staged_rows=30, pass_rows=10) == [10, 20]  # integer ids
+    assert pass_boundaries([None, "b"], staged_rows=30, pass_rows=10) == []  # unknown: one pass
+    assert pass_boundaries([], staged_rows=30, pass_rows=10) == []  # nothing scored
