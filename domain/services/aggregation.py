@@ -32,7 +32,7 @@ VALUE_SOURCES = ("EXISTING", "ML_PREDICTION", "DEFAULT")
 AGGREGATION_PASS_ROWS = 5_000_000
 
 
-def pass_boundaries(first_ids: Sequence[Any], staged_rows: int, pass_rows: int = AGGREGATION_PASS_ROWS) -> list[Any]:
+def pass_boundaries(first_ids: Sequence[Any], staged_rows: int, pass_rows: int | None = None) -> list[Any]:
     """Ids that cut the staged rows into about equal ranges, `id < b1`, `b1 <= id < b2`, ...
 
     `first_ids` are the prediction batches' first ids in batch order: batches are
@@ -40,7 +40,7 @@ def pass_boundaries(first_ids: Sequence[Any], staged_rows: int, pass_rows: int =
     split the scoring rows evenly, and the labelled rows fall where their ids fall. Empty
     (one pass) when one range is enough or an id cannot be written as a literal.
     """
-    passes = min(math.ceil(staged_rows / pass_rows), len(first_ids))
+    passes = min(math.ceil(staged_rows / (pass_rows or AGGREGATION_PASS_ROWS)), len(first_ids))
     if passes <= 1 or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in first_ids):
         return []
     return [first_ids[round(k * len(first_ids) / passes)] for k in range(1, passes)]
