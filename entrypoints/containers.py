@@ -51,17 +51,31 @@ AWS_TASK_RUNNER = "fargate"
 TASK_PROGRAM = "batchml-task"  # the image's entry point (pyproject's [project.scripts])
 
 
+# Every module a provider defers, so a process that will use them can import them up front.
+_DEFERRED_MODULES: set[str] = set()
+
+
 def deferred(path: str) -> Callable[..., Any]:
     """The class at `module:Name`, imported when a provider first builds it. A local run never
     builds an AWS or Docker adapter, and importing them all (boto3, docker, pyarrow.dataset,
     pandas) was 0.3 s of every CLI start (python -X importtime)."""
     module_name, _, name = path.partition(":")
+    _DEFERRED_MODULES.add(module_name)
 
     def build(*args: Any, **kwargs: Any) -> Any:
         return getattr(importlib.import_module(module_name), name)(*args, **kwargs)
 
     build.__qualname__ = name
     return build
+
+
+def preload_aws_adapters() -> None:
+    """Import the AWS adapters (and boto3) now. A Lambda calls this at module import: its
+    init phase, once per environment, pays for them instead of the first invocation."""
+    import boto3  # noqa: F401
+
+    for module in sorted(m for m in _DEFERRED_MODULES if m.startswith("adapters.aws.")):
+        importlib.import_module(module)
 
 
 @functools.cache

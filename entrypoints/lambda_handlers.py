@@ -28,6 +28,8 @@ from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_source import load_spec_uri
 
+containers.preload_aws_adapters()  # at Lambda init, not in the first invocation
+
 TRANSIENT_ERROR = "TransientError"
 PERMANENT_ERROR = "PermanentError"
 # What the state machine's Retry on a Lambda stage should list: our transient failures plus

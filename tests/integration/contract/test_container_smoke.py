@@ -80,3 +80,19 @@ def test_aws_backend_needs_an_s3_root(tmp_path: Path) -> None:
     spec = load_spec(write_aws_spec(tmp_path), overrides={"output": {"root": str(tmp_path / "lake")}})
     with pytest.raises(SpecError, match='root = "s3://bucket/prefix"'):
         containers.build_container(spec, Settings.from_environment(), "s3://b/spec.toml")
+
+
+def _modules_after(statement: str) -> set[str]:
+    import subprocess
+    import sys
+
+    code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_the_cli_loads_no_aws_code_and_a_lambda_loads_it_at_init() -> None:
+    cli = _modules_after("import entrypoints.cli")
+    assert not {"boto3", "docker", "adapters.aws.athena_engine", "adapters.local.duckdb_s3_engine"} & cli
+    handlers = _modules_after("import entrypoints.lambda_handlers")
+    assert {"boto3", "adapters.aws.athena_engine", "adapters.aws.s3_store", "adapters.aws.glue_tables"} <= handlers
