@@ -26,6 +26,13 @@ def main(argv: list[str]) -> int:
         return PERMANENT_EXIT_CODE
     if behaviour == "hangs":
         time.sleep(3600)
+    if behaviour == "blas":
+        import numpy  # noqa: F401  (loads OpenBLAS, if the server had not)
+        from threadpoolctl import threadpool_info
+
+        counts = [str(pool["num_threads"]) for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+        with open(os.environ["FAKE_TASK_OUTPUT"], "w") as handle:
+            handle.write(" ".join(counts))
     if behaviour == "writes":
         names = ["FROM_RUNNER", "FROM_ROLE", "FROM_TASK", "LAYERED"]
         with open(os.environ["FAKE_TASK_OUTPUT"], "w") as handle:

@@ -140,6 +140,22 @@ def test_release_stops_the_fork_server() -> None:
             time.sleep(0.05)
 
 
+def test_forked_tasks_inherit_a_one_thread_openblas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's OpenBLAS pool is what a task starts with; at the cores' count, two tasks
+    side by side each ran 20% slower (adapters/local/forkserver_runner.py)."""
+    # As a user's shell has it: neither variable set (tests/conftest.py sets OMP_NUM_THREADS).
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    out = tmp_path / "blas.txt"
+    runner = ForkServerTaskRunner("tests.integration.fake_task:main", env={"FAKE_TASK_OUTPUT": str(out)})
+    runner.release()  # a fresh server, started by the run below with this environment
+    try:
+        assert runner.run(task("blas"), TIMEOUT).succeeded
+        assert out.read_text().split() == ["1"]
+    finally:
+        runner.release()  # later tests get a server started with their own environment
+
+
 def test_a_failing_task_reports_its_own_error_line(make_runner: RunnerFactory) -> None:
     outcome = fake(make_runner).run(task("fails"), TIMEOUT)
     assert not outcome.succeeded
