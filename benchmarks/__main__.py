@@ -40,7 +40,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--keep-data", action="store_true", help="keep generated data and run folders afterwards")
     p.add_argument("--skip-seed", action="store_true", help="skip the row-by-row (seed) scoring")
-    p.add_argument("--skip-floor", action="store_true", help="skip the floor (also skips the task overhead)")
+    p.add_argument(
+        "--skip-floor", action="store_true", help="skip the floor (also skips the ceiling and the task overhead)"
+    )
     p.add_argument("--concurrency", type=_ints, default=[1, 2], help="max_concurrency values to compare ('' skips)")
     p.add_argument("--rowwise-rows", type=int, default=3000, help="lines scored row by row")
     p.add_argument("--overhead-repeats", type=int, default=3)
@@ -77,6 +79,23 @@ def _floor(spec: Path, work: Path, logs: Path, rows: int) -> dict[str, Any]:
     return {**report, "wall_seconds": round(measured.wall_seconds, 3), "peak_rss_bytes": measured.peak_rss_bytes}
 
 
+def _ceiling(spec: Path, work: Path, logs: Path, rows: int) -> dict[str, Any]:
+    report, measured = _child(
+        "benchmarks.ceiling", ["--spec", str(spec), "--work", str(work)], logs / f"ceiling-{rows}.log"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return {**report, "peak_rss_bytes": measured.peak_rss_bytes}
+
+
+def ceiling_seconds(floor: dict[str, Any] | None, ceiling: dict[str, Any] | None) -> float | None:
+    """The floor's wall time with its staging and dedupe replaced by the ceiling's staging:
+    the fastest this work can run here (benchmarks/ceiling.py)."""
+    if not floor or not ceiling or not ceiling.get("measured"):
+        return None
+    phases: dict[str, float] = floor["phases"]
+    return float(floor["wall_seconds"]) - phases["staging"] - phases["dedupe"] + float(ceiling["staging_seconds"])
+
+
 def _rowwise(spec: Path, model: Path, check: Path | None, logs: Path, rows: int, sample: int) -> dict[str, Any]:
     args = ["--spec", str(spec), "--model", str(model), "--rows", str(sample)]
     args += ["--check", str(check)] if check else []
@@ -88,6 +107,8 @@ def _rowwise(spec: Path, model: Path, check: Path | None, logs: Path, rows: int,
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     p, f, r = run["pipeline"], run.get("floor"), run.get("rowwise")
+    ceiling = ceiling_seconds(f, run.get("ceiling"))
+    lines = p["source_lines"] or run["dataset"]["rows"]
     pred = p["stages"].get("prediction", {}).get("seconds")
     done = p["status"] == "SUCCEEDED"
     scoring = p["predicted_rows"] / pred / p["cores_used_for_prediction"] if pred and p["predicted_rows"] else None
@@ -98,6 +119,8 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
         "pipeline_status": p["status"],
         "pipeline_over_floor": round(p["wall_seconds"] / f["wall_seconds"], 3) if f and done else None,
         "source_rows_per_second": p["source_rows_per_second"],
+        "ceiling_seconds": round(ceiling, 3) if ceiling else None,
+        "ceiling_rows_per_second": round(lines / ceiling, 1) if ceiling else None,
         "scoring_rows_per_second_per_core": round(scoring, 1) if scoring else None,
         "rowwise_rows_per_second_per_core": rowwise,
         "scoring_over_rowwise": round(scoring / rowwise, 1) if scoring and rowwise else None,
@@ -161,6 +184,8 @@ def bench_rows(args: argparse.Namespace, rows: int, results: dict[str, Any], con
     if not args.skip_floor:
         console.print("  floor")
         run["floor"] = _floor(spec, floor_work, logs, rows)
+        console.print("  ceiling")
+        run["ceiling"] = _ceiling(spec, args.out / "ceiling" / f"rows={rows}", logs, rows)
     # The pipeline's model; the floor's (the same training) if the run failed before it.
     model = Path(pipeline["run_dir"]) / "model" / "model.joblib"
     if not model.exists() and "floor" in run:

@@ -24,6 +24,11 @@ METHOD = """\
   with `domain.ml.training.fit`, predicts with `TrainedModel.predict` in chunks of
   `rows_per_batch`, writes the final table to Parquet. No orchestration, retries, markers,
   rejects table or verification queries.
+- **Ceiling** (`benchmarks/ceiling.py`): the fastest this work can run here, whatever the
+  design. The same staging SELECT with its JSON read by DuckDB's own NDJSON reader straight
+  from the files (no line numbers, rejects or duplicate check), timed alone; plus the floor's
+  own time for everything after staging. A throughput the ceiling misses needs different work
+  (data, model, results table) or a bigger machine, not better orchestration.
 - **Row by row** (`benchmarks/rowwise.py`): the seed's approach on one core for 3,000
   unlabelled lines: `json.loads`, the features in plain Python, a one-row DataFrame,
   `TrainedModel.predict` (value and interval, three models). Its predictions are compared
@@ -39,6 +44,7 @@ SUMMARY_COLUMNS = (
     ("floor s", "floor_seconds", "{:,.1f}"),
     ("pipeline/floor", "pipeline_over_floor", "{:.2f}x"),
     ("source rows/s e2e", "source_rows_per_second", "{:,.0f}"),
+    ("ceiling rows/s", "ceiling_rows_per_second", "{:,.0f}"),
     ("scoring rows/s/core", "scoring_rows_per_second_per_core", "{:,.0f}"),
     ("row-by-row rows/s/core", "rowwise_rows_per_second_per_core", "{:,.1f}"),
     ("scoring/row-by-row", "scoring_over_rowwise", "{:,.0f}x"),
@@ -148,6 +154,18 @@ def _details(results: dict[str, Any]) -> list[str]:
                 f"- floor: {phases}; {f['counts']['staged_rows']:,} staged, {f['counts']['predicted_rows']:,} "
                 f"predicted; {same}"
             )
+        c = run.get("ceiling")
+        if c and c.get("measured"):
+            out.append(
+                f"- ceiling: staging with DuckDB's JSON reader {c['staging_seconds']:,.1f} s (the floor's "
+                f"{f['phases']['staging'] + f['phases']['dedupe']:,.1f} s with its dedupe), with the floor's later "
+                f"phases {_fmt(run['summary'].get('ceiling_seconds'), '{:,.1f}')} s in all: "
+                f"{_fmt(run['summary'].get('ceiling_rows_per_second'), '{:,.0f}')} source rows/s"
+                if f
+                else f"- ceiling: staging with DuckDB's JSON reader {c['staging_seconds']:,.1f} s"
+            )
+        elif c:
+            out.append(f"- ceiling: not measured ({c.get('reason')})")
         r = run.get("rowwise")
         if r:
             split = ", ".join(f"{k} {v:.2f} s" for k, v in r["split_seconds"].items())

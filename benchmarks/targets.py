@@ -29,7 +29,12 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     failed = {
         r: runs[r]["pipeline"].get("failure") for r in rows if runs[r]["summary"].get("pipeline_status") == "FAILED"
     }
-    note = "" if at_e2e == E2E_ROWS else f"defined at {E2E_ROWS:,} rows; measured at {at_e2e:,}"
+    notes = [] if at_e2e == E2E_ROWS else [f"defined at {E2E_ROWS:,} rows; measured at {at_e2e:,}"]
+    ceiling = runs[at_e2e]["summary"].get("ceiling_rows_per_second")
+    if ceiling:
+        reach = "out of reach on this machine" if ceiling < 150_000 else "within reach"
+        notes.append(f"ceiling {ceiling:,.0f} rows/s: {reach} (benchmarks/ceiling.py)")
+    note = "; ".join(notes)
     out.append(
         _target(
             "end_to_end_throughput",

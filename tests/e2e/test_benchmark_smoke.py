@@ -17,7 +17,7 @@ from tests.e2e.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = ("pipeline", "floor", "rowwise", "task_overhead", "summary", "dataset")
+SECTIONS = ("pipeline", "floor", "ceiling", "rowwise", "task_overhead", "summary", "dataset")
 TARGETS = {
     "end_to_end_throughput",
     "pipeline_over_floor",
@@ -50,6 +50,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         agreement = run["rowwise"]["agreement_with_floor"]
         assert agreement["compared"] == run["rowwise"]["rows"] == agreement["equal"]
         assert all(stage["seconds"] >= 0 for stage in run["pipeline"]["stages"].values())
+        assert run["ceiling"]["measured"] and run["ceiling"]["rows"] == run["pipeline"]["source_lines"]
+        assert run["summary"]["ceiling_rows_per_second"] > 0
     assert set(results["concurrency"]["runs"]) == {"1", "2"}
     assert results["load_average"]["start"] and results["load_average"]["end"]
 

@@ -1,0 +1,98 @@
+"""The ceiling: how fast this work could possibly go on this machine, whatever the design.
+
+The floor (benchmarks/floor.py) still reads every line as text, numbers it and checks it.
+The ceiling drops even that: the same staging SELECT, but with its JSON read by DuckDB's
+own newline-delimited JSON reader straight from the source files (the fastest way DuckDB
+has to turn JSON lines into typed columns: no line numbers, no rejects, no duplicate
+check, a malformed line silently becomes a row of NULLs). Only that staging is timed
+here; the report adds the floor's own seconds for everything after staging (features,
+training, prediction, the final table), which no pipeline of the same SQL and model can
+skip. If the ceiling misses a throughput target, no orchestration can meet it: the work
+itself must change (the data, the model, the results table) or the machine.
+
+It needs the staging SELECT's JSON extractions to collapse into one `json_transform` of
+the line (the dialect bridge's rewrite, adapters/local/json_paths.py), as the example's
+do; otherwise it reports that it cannot measure.
+
+Run as `python -m benchmarks.ceiling --spec SPEC --work DIR --report FILE.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from adapters.local.dialect import athena_to_duckdb
+from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
+from entrypoints.spec_loader import load_spec
+
+# What the bridge makes of `FROM {{ source }}` when every extraction reads a top-level key
+# of `line`: `FROM (SELECT *, CASE WHEN JSON_VALID(line) THEN JSON_TRANSFORM(line, '{...}')
+# END AS __json_1 FROM source) AS source`.
+_SHARED_PARSE = re.compile(
+    r"FROM \(SELECT \*, CASE WHEN JSON_VALID\(line\) THEN JSON_TRANSFORM\(line, '(?P<struct>\{.*?\})'\) END "
+    r"AS (?P<helper>__json_\d+) FROM source\) AS source\s*$",
+    re.DOTALL,
+)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def native_staging_sql(staging_sql: str, files: list[Path]) -> str | None:
+    """The staging SELECT over DuckDB's JSON reader instead of text lines; None if the SELECT
+    does not parse the line in one shared transform."""
+    duck = athena_to_duckdb(staging_sql.replace("{{ source }}", "source"), sql_name="staging")
+    found = _SHARED_PARSE.search(duck)
+    if found is None:
+        return None
+    fields = json.loads(found["struct"])
+    struct = "STRUCT(" + ", ".join(f'"{name}" {kind}' for name, kind in fields.items()) + ")"
+    reader = (
+        f"read_json([{', '.join(_quote(str(f)) for f in files)}], format = 'newline_delimited', "
+        f"records = false, columns = {{{_quote(found['helper'])}: {_quote(struct)}}}, "
+        "ignore_errors = true, filename = true)"
+    )
+    source = (
+        f"FROM (SELECT {found['helper']}, filename AS source_file, CAST(NULL AS BIGINT) AS line_number "
+        f"FROM {reader}) AS source"
+    )
+    return duck[: found.start()] + source
+
+
+def run_ceiling(spec_file: Path, work: Path) -> dict[str, Any]:
+    spec = load_spec(spec_file)
+    files = source_files(spec.source.path)
+    select = native_staging_sql(spec.sql.staging_sql, files)
+    if select is None:
+        return {"measured": False, "reason": "the staging SELECT does not parse each line in one json_transform"}
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / "staged.parquet"
+    started = time.perf_counter()
+    with duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False}) as con:
+        row = con.execute(f"COPY ({select}) TO {_quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return {"measured": True, "staging_seconds": round(seconds, 3), "rows": int(row[0]) if row else 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ceiling", description=__doc__)
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="folder for the staging Parquet (removed after)")
+    parser.add_argument("--report", type=Path, required=True, help="where to write the JSON report")
+    args = parser.parse_args(argv)
+    args.report.write_text(json.dumps(run_ceiling(args.spec, args.work), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
