@@ -34,10 +34,10 @@ from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
 from entrypoints.spec_loader import load_spec
 
 # What the bridge makes of `FROM {{ source }}` when every extraction reads a top-level key
-# of `line`: `FROM (SELECT *, CASE WHEN JSON_VALID(line) THEN JSON_TRANSFORM(line, '{...}')
-# END AS __json_1 FROM source) AS source`.
+# of `line` (checked already, as in the pipeline's staging): `FROM (SELECT *,
+# JSON_TRANSFORM(line, '{...}') AS __json_1 FROM source) AS source`.
 _SHARED_PARSE = re.compile(
-    r"FROM \(SELECT \*, CASE WHEN JSON_VALID\(line\) THEN JSON_TRANSFORM\(line, '(?P<struct>\{.*?\})'\) END "
+    r"FROM \(SELECT \*, JSON_TRANSFORM\(line, '(?P<struct>\{.*?\})'\) "
     r"AS (?P<helper>__json_\d+) FROM source\) AS source\s*$",
     re.DOTALL,
 )
@@ -50,7 +50,7 @@ def _quote(text: str) -> str:
 def native_staging_sql(staging_sql: str, files: list[Path]) -> str | None:
     """The staging SELECT over DuckDB's JSON reader instead of text lines; None if the SELECT
     does not parse the line in one shared transform."""
-    duck = athena_to_duckdb(staging_sql.replace("{{ source }}", "source"), sql_name="staging")
+    duck = athena_to_duckdb(staging_sql.replace("{{ source }}", "source"), sql_name="staging", valid_json=("line",))
     found = _SHARED_PARSE.search(duck)
     if found is None:
         return None

@@ -100,7 +100,10 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     # One COPY per source file, as many files at once as there are cores, each on one thread:
     # numbering lines (row_number() OVER () in file order) keeps a query to one thread, and
     # memory is bounded by one file per core (one query over all files held 1.7 GB at 1M rows).
-    staging_sql = athena_to_duckdb(spec.sql.staging_sql.replace("{{ source }}", "source"), sql_name="staging")
+    # Its lines passed json_valid in records_sql, as the pipeline's passed its line index.
+    staging_sql = athena_to_duckdb(
+        spec.sql.staging_sql.replace("{{ source }}", "source"), sql_name="staging", valid_json=("line",)
+    )
     staged.mkdir()
 
     def stage_file(job: tuple[int, Path]) -> None:

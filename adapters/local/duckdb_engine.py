@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,7 +211,14 @@ class DuckDBSqlEngine(SqlEngine):
             config["memory_limit"] = self.memory_limit
         return duckdb.connect(":memory:", config=config)
 
-    def _prepare(self, conn: duckdb.DuckDBPyConnection, sql: str, inputs: Mapping[str, TableRef], sql_name: str) -> str:
+    def _prepare(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        sql_name: str,
+        valid_json: Collection[str] = (),
+    ) -> str:
         """Bind each `{{ name }}` to a view over the table's Parquet files; transpile."""
         used = set(PLACEHOLDER.findall(sql))
         unknown = used - set(inputs)
@@ -220,7 +227,7 @@ class DuckDBSqlEngine(SqlEngine):
         for name in used:
             self._bind(conn, f"__in_{name}", inputs[name])
         bound = PLACEHOLDER.sub(lambda m: f'"__in_{m.group(1)}"', strip_statement(sql))
-        return athena_to_duckdb(bound, sql_name=sql_name)
+        return athena_to_duckdb(bound, sql_name=sql_name, valid_json=valid_json)
 
     def _run(self, conn: duckdb.DuckDBPyConnection, sql: str, sql_name: str) -> duckdb.DuckDBPyConnection:
         try:
@@ -257,10 +264,18 @@ class DuckDBSqlEngine(SqlEngine):
         listing = [(f.name, f.size, f.version) for f in self._sources(source)]
         return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
 
-    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+    def materialize(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+    ) -> QueryStats:
         started = time.perf_counter()
         with self._connect() as conn:
-            rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name), target, sql_name)
+            rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name, valid_json), target, sql_name)
         # What Athena would bill for: the input files' bytes (no column pruning counted).
         scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)

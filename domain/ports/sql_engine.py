@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -62,11 +62,24 @@ class SqlEngine(abc.ABC):
         modification times or ETags): a resumed run refuses to continue on different data."""
 
     @abc.abstractmethod
-    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+    def materialize(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+    ) -> QueryStats:
         """Write the result of `sql` as Parquet at `target.location`, replacing what was there.
 
         If `target.partitioned_by` is set, that column becomes the partition key
         (`location/<col>=<value>/...`) and is dropped from the files, Hive style.
+
+        `valid_json` names columns the caller has already checked hold valid JSON text in
+        every row the SQL reads (the staging source: the line index rejected the rest). An
+        engine that checks JSON before parsing it may skip the check for them; a row that is
+        not JSON after all then fails the statement instead of giving NULLs.
         """
 
     @abc.abstractmethod

@@ -117,7 +117,8 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
     )
     user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
     inputs = {"raw": layout.raw, "rejects": layout.rejects}
-    staged = engine.materialize(layout.staging, user_sql, inputs, sql_name=spec.sql.staging)
+    # Every line the SELECT sees is JSON: the line index checked it (valid_records_sql).
+    staged = engine.materialize(layout.staging, user_sql, inputs, sql_name=spec.sql.staging, valid_json=("line",))
     counts = _counts(ctx)
     _reconcile(ctx, ingest.lines, counts)
     report: dict[str, Any] = {

@@ -61,6 +61,24 @@ def test_text_that_is_not_json_gives_null_like_trino() -> None:
     assert duckdb.sql(sql).fetchall() == [("1", "2"), (None, None)]
 
 
+def test_columns_checked_already_are_parsed_without_a_second_check(db: duckdb.DuckDBPyConnection) -> None:
+    staging = (EXAMPLE / "staging.sql").read_text().replace("{{ source }}", "src")
+    checked = athena_to_duckdb(staging, sql_name="staging.sql", valid_json=("line",))
+    assert "JSON_VALID(line)" not in checked and checked.count("JSON_TRANSFORM(line") == 1
+    valid_only = "(SELECT * FROM src WHERE json_valid(line)) AS src"
+    as_written = plain(staging).replace("FROM src", f"FROM {valid_only}")
+    assert rows(db, checked.replace("FROM src", f"FROM {valid_only}")) == rows(db, as_written)
+    # The caller's promise is checked by DuckDB itself: text that is not JSON fails loudly.
+    broken = athena_to_duckdb(
+        "SELECT json_extract_scalar(line, '$.a') AS a, json_extract_scalar(line, '$.b') AS b "
+        "FROM (VALUES ('{broken')) AS t(line)",
+        sql_name="x",
+        valid_json=("line",),
+    )
+    with pytest.raises(duckdb.InvalidInputException, match="Malformed JSON"):
+        duckdb.sql(broken).fetchall()
+
+
 # Values of every awkward kind, for each way an extraction can be read.
 _ODD_LINES = [
     '{"s": "abc", "n": 193, "arr": ["a", "b"], "rows": [{"t": "x", "y": 2019}]}',

@@ -6,7 +6,7 @@ Each subclasses its port, so a fake that misses a method fails at creation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +87,15 @@ class FakeSqlEngine(SqlEngine):
     def source_fingerprint(self, source: str) -> str:
         return f"files-of-{source}"
 
-    def materialize(self, target: TableRef, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> QueryStats:
+    def materialize(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+    ) -> QueryStats:
         self.materialized.append((target, sql))
         return QueryStats(rows=None, bytes_scanned=1000, seconds=0.0)
 
