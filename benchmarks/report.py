@@ -35,7 +35,8 @@ METHOD = """\
   with the floor's for the same ids.
 - **Task overhead** (`benchmarks/overhead.py`): a 1,000-row batch planted beside the run,
   run through the pipeline's own task runner; its time minus the in-process prediction.
-- **Concurrency**: the pipeline again at `max_concurrency = 1`; prediction stage seconds compared.
+- **Concurrency**: the pipeline again at `max_concurrency = 1`, on the largest data set;
+  prediction stage seconds compared.
 - **Peak memory**: the largest sum of RSS over the child process and all its descendants,
   sampled every 50 ms (psutil)."""
 
