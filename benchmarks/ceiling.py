@@ -19,7 +19,6 @@ Run as `python -m benchmarks.ceiling --spec SPEC --work DIR --report FILE.json`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -31,6 +30,7 @@ import duckdb
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
+from benchmarks.child_cli import spec_work_main
 from entrypoints.spec_loader import load_spec
 
 # What the bridge makes of `FROM {{ source }}` when every extraction reads a top-level key
@@ -85,13 +85,13 @@ def run_ceiling(spec_file: Path, work: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ceiling", description=__doc__)
-    parser.add_argument("--spec", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="folder for the staging Parquet (removed after)")
-    parser.add_argument("--report", type=Path, required=True, help="where to write the JSON report")
-    args = parser.parse_args(argv)
-    args.report.write_text(json.dumps(run_ceiling(args.spec, args.work), indent=1))
-    return 0
+    return spec_work_main(
+        argv,
+        prog="python -m benchmarks.ceiling",
+        description=__doc__,
+        work_help="folder for the staging Parquet (removed after)",
+        run=run_ceiling,
+    )
 
 
 if __name__ == "__main__":

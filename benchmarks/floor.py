@@ -12,9 +12,7 @@ Run as `python -m benchmarks.floor --spec SPEC --work DIR --report FILE.json`.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +25,7 @@ import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
+from benchmarks.child_cli import spec_work_main
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
 from entrypoints.spec_loader import load_spec
@@ -212,14 +211,13 @@ FROM staging s LEFT JOIN known_values v ON s.{id_col} = v.{id_col}"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__)
-    parser.add_argument("--spec", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="folder for the floor's Parquet files and model")
-    parser.add_argument("--report", type=Path, required=True, help="where to write the JSON report")
-    args = parser.parse_args(argv)
-    report = run_floor(args.spec, args.work)
-    args.report.write_text(json.dumps(report, indent=1))
-    return 0
+    return spec_work_main(
+        argv,
+        prog="python -m benchmarks.floor",
+        description=__doc__,
+        work_help="folder for the floor's Parquet files and model",
+        run=run_floor,
+    )
 
 
 if __name__ == "__main__":
