@@ -98,7 +98,7 @@ class StepFunctionsLauncher:
             fresh = _events_after(self.sfn, execution_arn, last_id)
             for event in fresh:
                 translator.feed(event)
-            last_id = fresh[-1]["id"] if fresh else last_id
+            last_id = fresh[-1]["id"] if fresh else last_id  # fresh is oldest first
             translator.map_run_progress()  # a running Distributed Map's batches, between polls
             if translator.status is not None:
                 return translator.status
@@ -106,17 +106,22 @@ class StepFunctionsLauncher:
 
 
 def _events_after(sfn: StepFunctionsClient, execution_arn: str, last_id: int) -> list[dict[str, Any]]:
-    """Only the events newer than `last_id`: read newest first and stop at the first one seen."""
+    """Only the events newer than `last_id`, oldest first.
+
+    Asks for the newest first so paging can stop at the first page that holds an event already
+    seen, but does not rely on that order: an emulator that ignores reverseOrder (moto serves the
+    oldest first) must not make a running execution look like it has nothing new, forever; such
+    a history is read to its last page.
+    """
     fresh: list[dict[str, Any]] = []
     request: dict[str, Any] = {"executionArn": execution_arn, "reverseOrder": True, "maxResults": 1000}
     while True:
         page = sfn.get_execution_history(**request)
-        for event in page["events"]:
-            if event["id"] <= last_id:
-                return fresh[::-1]
-            fresh.append(event)
-        if not page.get("nextToken"):
-            return fresh[::-1]
+        ids = [int(event["id"]) for event in page["events"]]
+        fresh.extend(event for event in page["events"] if event["id"] > last_id)
+        newest_first = ids == sorted(ids, reverse=True)
+        if (newest_first and any(i <= last_id for i in ids)) or not page.get("nextToken"):
+            return sorted(fresh, key=lambda event: int(event["id"]))
         request["nextToken"] = page["nextToken"]
 
 

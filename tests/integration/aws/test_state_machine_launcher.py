@@ -57,10 +57,11 @@ HISTORY = [
 
 
 class ScriptedClient:
-    """Reveals the history a few events per poll and serves it in pages of two, newest first."""
+    """Reveals the history a few events per poll and serves it in pages of two, newest first
+    (or oldest first, as moto does whatever reverseOrder asks)."""
 
-    def __init__(self, reveal: list[int]) -> None:
-        self.reveal = reveal
+    def __init__(self, reveal: list[int], oldest_first: bool = False) -> None:
+        self.reveal, self.oldest_first = reveal, oldest_first
         self.calls: list[dict[str, Any]] = []
         self.polls = 0
 
@@ -78,7 +79,8 @@ class ScriptedClient:
         assert kwargs["reverseOrder"] is True
         if "nextToken" not in kwargs:
             self.polls += 1
-        visible = HISTORY[: self.reveal[min(self.polls, len(self.reveal)) - 1]][::-1]
+        visible = HISTORY[: self.reveal[min(self.polls, len(self.reveal)) - 1]]
+        visible = visible if self.oldest_first else visible[::-1]
         start = int(kwargs.get("nextToken", 0))
         page: dict[str, Any] = {"events": visible[start : start + 2]}
         if start + 2 < len(visible):
@@ -126,3 +128,14 @@ def test_watch_reads_only_new_events_and_reports_each_once() -> None:
         "batch": None,
         "error": "staging failed: TransientError: flaky again",
     }
+
+
+def test_a_history_served_oldest_first_is_still_followed_to_its_end() -> None:
+    # moto ignores reverseOrder: a launcher that trusted the order took the oldest event of the
+    # first poll for the newest and then saw nothing new again, polling forever.
+    client = ScriptedClient([3, 5, 8], oldest_first=True)
+    log, slept = Log(), list[float]()
+    status = StepFunctionsLauncher(client, "arn:sm", log, 2.5, slept.append).watch("arn:execution")
+    assert status == "FAILED"
+    assert slept == [2.5, 2.5]
+    assert [e["event"] for e in log.events] == ["run_started", "stage_started", "retry", "stage_failed", "run_failed"]
