@@ -88,11 +88,14 @@ class RunLayout:
         return TableRef(name=self.table, location=results_location(self.table, self.run_id))
 
     @property
-    def intermediate_prefixes(self) -> list[str]:
+    def intermediate_tables(self) -> list[TableRef]:
         """Removed by cleanup once results are published. Model, manifest, rejects, run state
         and events stay: they explain the published results."""
-        parts = ("raw", "line_index", "staging", "features", "scoring", "predictions")
-        return [f"{self.run_prefix}{part}/" for part in parts]
+        return [self.raw, self.line_index, self.staging, self.features, self.scoring, self.predictions]
+
+    @property
+    def intermediate_prefixes(self) -> list[str]:
+        return [table.location for table in self.intermediate_tables]
 
 
 def is_data_key(key: str) -> bool:

@@ -23,9 +23,15 @@ _ROWS = {
         f"{r['result_rows']:,} result rows " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["by_source"].items()))
     ),
     "publish": lambda r: f"table {r['table']} (keeping runs {', '.join(r['kept_runs'])})",
-    "cleanup": lambda r: f"{r['objects_deleted']:,} intermediate files removed",
-    "pre_cleanup": lambda r: f"{r['objects_deleted']:,} leftover files removed",
+    "cleanup": lambda r: _removed(r, "intermediate"),
+    "pre_cleanup": lambda r: _removed(r, "leftover"),
 }
+
+
+def _removed(report: dict[str, Any], what: str) -> str:
+    text = f"{report['objects_deleted']:,} {what} files removed"
+    tables = report.get("tables_dropped", 0)  # only engines with a catalog (Athena) drop any
+    return f"{text}, {tables:,} catalog tables dropped" if tables else text
 
 
 def _describe(stage: str, report: dict[str, Any]) -> str:

@@ -188,6 +188,10 @@ class AthenaSqlEngine(SqlEngine):
         finished = self.queries.run(sql, sql_name=sql_name)
         return self.queries.results(finished.execution_id, sql_name=sql_name)
 
+    def forget(self, table: TableRef) -> bool:
+        # Glue deletes a table's partitions with it.
+        return self.glue.delete(working_table(table))
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         return self._select(self._bind(sql, inputs, sql_name), sql_name)
 

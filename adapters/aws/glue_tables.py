@@ -100,9 +100,13 @@ class GlueTables:
             return
         self.client.update_table(DatabaseName=self.database, TableInput=table)
 
-    def delete(self, name: str) -> None:
-        with contextlib.suppress(self.client.exceptions.EntityNotFoundException):
+    def delete(self, name: str) -> bool:
+        """Whether the table was there to delete."""
+        try:
             self.client.delete_table(DatabaseName=self.database, Name=name)
+        except self.client.exceptions.EntityNotFoundException:
+            return False
+        return True
 
     # -- partitions ----------------------------------------------------------------------------
     def partition_values(self, name: str) -> set[str]:

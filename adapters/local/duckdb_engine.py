@@ -280,6 +280,9 @@ class DuckDBSqlEngine(SqlEngine):
         scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
 
+    def forget(self, table: TableRef) -> bool:
+        return False  # every statement binds its tables afresh as views over the files: nothing to drop
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         with self._connect() as conn:
             select = self._prepare(conn, sql, inputs, sql_name)

@@ -83,6 +83,13 @@ class SqlEngine(abc.ABC):
         """
 
     @abc.abstractmethod
+    def forget(self, table: TableRef) -> bool:
+        """Drop what the engine registered to read `table` (a catalog table and its partitions),
+        never its files: called when the files are deleted, so that no table is left pointing at
+        nothing. Returns whether there was anything to drop; an engine that registers nothing
+        (it reads the files directly) returns False."""
+
+    @abc.abstractmethod
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         """Run `sql` and return its result as an Arrow table (meant for small results)."""
 

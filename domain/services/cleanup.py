@@ -6,7 +6,9 @@ from typing import Any
 
 from domain.context import RunContext
 from domain.layout import RunLayout, results_prefix
+from domain.ports.sql_engine import TableRef
 from domain.services.publishing import published_runs
+from domain.services.removal import remove_tables
 
 
 def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
@@ -16,31 +18,31 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     them instead): their intermediate tables and unpublished result folders are deleted;
     their state, events, rejects and model stay for the record.
     """
-    store, run_store = ctx.ports.store, ctx.ports.run_store
+    run_store, table = ctx.ports.run_store, ctx.spec.output.table
     abandoned: list[str] = []
-    deleted = 0
+    doomed: list[TableRef] = []
     for run_id in run_store.run_ids():
         state = run_store.load(run_id)
         if run_id == ctx.run_id or state is None or state.status not in ("RUNNING", "FAILED"):
             continue
-        for prefix in RunLayout(run_id, ctx.spec.output.table).intermediate_prefixes:
-            deleted += store.delete_prefix(prefix)
+        doomed += RunLayout(run_id, table).intermediate_tables
         state.status = "ABANDONED"
         run_store.save(state)
         abandoned.append(run_id)
     keep = set(published_runs(ctx)) | {ctx.run_id}
-    prefix = results_prefix(ctx.spec.output.table)
-    orphans = sorted({o.key[len(prefix) :].split("/", 1)[0] for o in store.list(prefix) if "/" in o.key[len(prefix) :]})
+    prefix = results_prefix(table)
+    listed = (o.key[len(prefix) :] for o in ctx.ports.store.list(prefix))
+    orphans = sorted({rest.split("/", 1)[0] for rest in listed if "/" in rest})
     for folder in orphans:
         if folder.startswith("run_id=") and folder.removeprefix("run_id=") not in keep:
-            deleted += store.delete_prefix(f"{prefix}{folder}/")
-    for own in ctx.layout.intermediate_prefixes:  # a reused run id starts clean
-        deleted += store.delete_prefix(own)
-    return {"abandoned_runs": abandoned, "objects_deleted": deleted}
+            doomed.append(TableRef(name=table, location=f"{prefix}{folder}/"))
+    doomed += ctx.layout.intermediate_tables  # a reused run id starts clean
+    removed = remove_tables(ctx.ports, doomed)
+    return {"abandoned_runs": abandoned, "objects_deleted": removed.objects, "tables_dropped": removed.tables}
 
 
 def run_cleanup(ctx: RunContext) -> dict[str, Any]:
     if ctx.spec.output.keep_intermediates:
-        return {"objects_deleted": 0, "kept": True}
-    deleted = sum(ctx.ports.store.delete_prefix(p) for p in ctx.layout.intermediate_prefixes)
-    return {"objects_deleted": deleted}
+        return {"objects_deleted": 0, "tables_dropped": 0, "kept": True}
+    removed = remove_tables(ctx.ports, ctx.layout.intermediate_tables)
+    return {"objects_deleted": removed.objects, "tables_dropped": removed.tables}

@@ -17,6 +17,7 @@ from domain.layout import published_history_key, results_location, results_prefi
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.ports.sql_engine import TableRef
 from domain.services.aggregation import check_column_collisions
+from domain.services.removal import remove_tables
 
 
 def rejects_table(table: str) -> str:
@@ -63,8 +64,7 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
     retired, kept = history[:-keep], history[-keep:]
     store.put(published_history_key(spec.output.table), json.dumps({"runs": kept}).encode())
     # Delete retired output only after the history no longer lists it.
-    for run_id in retired:
-        store.delete_prefix(results_location(spec.output.table, run_id))
+    remove_tables(ctx.ports, [TableRef(spec.output.table, results_location(spec.output.table, r)) for r in retired])
     return {
         "table": spec.output.table,
         "location": store.uri(layout.results.location),

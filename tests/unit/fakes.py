@@ -75,6 +75,7 @@ class FakeSqlEngine(SqlEngine):
     rules: list[tuple[str, Answer]] = field(default_factory=list)
     materialized: list[tuple[TableRef, str]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
+    forgotten: list[TableRef] = field(default_factory=list)
 
     def answer(self, pattern: str, result: pa.Table | Answer) -> None:
         fn: Answer = result if callable(result) else (lambda _sql, _inputs, t=result: t)
@@ -86,6 +87,10 @@ class FakeSqlEngine(SqlEngine):
 
     def source_fingerprint(self, source: str) -> str:
         return f"files-of-{source}"
+
+    def forget(self, table: TableRef) -> bool:
+        self.forgotten.append(table)
+        return True
 
     def materialize(
         self,

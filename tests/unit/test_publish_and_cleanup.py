@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from domain.context import RunContext
 from domain.layout import RunLayout, published_history_key, results_location
+from domain.ports.sql_engine import TableRef
 from domain.run_state import RunState
 from domain.services.cleanup import run_cleanup, run_pre_cleanup
 from domain.services.publishing import run_publish
@@ -34,6 +35,9 @@ def test_publish_points_the_table_at_the_run_and_keeps_the_last_n(ctx: RunContex
     assert report["retired_runs"] == ["run-a"] and report["kept_runs"] == ["run-b", "run-c", "run-1"]
     assert not store.list(results_location(table, "run-a"))
     assert store.list(results_location(table, "run-b"))
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    assert engine.forgotten == [TableRef(table, results_location(table, "run-a"))]  # its catalog entry too
 
 
 def test_pre_cleanup_abandons_unfinished_runs_but_never_touches_published_results(ctx: RunContext) -> None:
@@ -55,6 +59,14 @@ def test_pre_cleanup_abandons_unfinished_runs_but_never_touches_published_result
     assert store.list("runs/old-ok/staging/")  # a finished run's leftovers are not this stage's business
     assert store.exists(results_location(table, "old-ok") + "part.parquet")
     assert not store.exists(results_location(table, "old-failed") + "part.parquet")
+    # What the engine registered for the deleted files goes with them; nothing of old-ok's does.
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    forgotten = {t.location for t in engine.forgotten}
+    assert set(RunLayout("old-failed", table).intermediate_prefixes) <= forgotten
+    assert results_location(table, "old-failed") in forgotten
+    assert not any("old-ok" in location for location in forgotten)
+    assert report["tables_dropped"] == len(engine.forgotten)
 
 
 def test_cleanup_removes_intermediates_and_keeps_the_record(ctx: RunContext) -> None:
@@ -63,6 +75,11 @@ def test_cleanup_removes_intermediates_and_keeps_the_record(ctx: RunContext) -> 
         store.put(prefix + "part.parquet", b"x")
     store.put(ctx.layout.model_key, b"model")
     store.put(ctx.layout.rejects.location + "part.parquet", b"rejects")
-    assert run_cleanup(ctx)["objects_deleted"] == len(ctx.layout.intermediate_prefixes)
+    report = run_cleanup(ctx)
+    assert report["objects_deleted"] == len(ctx.layout.intermediate_prefixes)
     assert store.exists(ctx.layout.model_key)
     assert store.exists(ctx.layout.rejects.location + "part.parquet")
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    assert engine.forgotten == ctx.layout.intermediate_tables  # the rejects stay readable
+    assert report["tables_dropped"] == len(ctx.layout.intermediate_tables)

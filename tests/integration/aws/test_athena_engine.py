@@ -205,6 +205,24 @@ def test_prediction_files_are_registered_with_their_partitions(
     assert glue.partition_values(name) == {"00000", "00001", "00002"}
 
 
+def test_forget_drops_the_table_and_its_partitions_but_not_the_files(
+    engine: AthenaSqlEngine, glue: GlueTables, s3_store: S3ObjectStore
+) -> None:
+    for batch in (0, 1):
+        put_parquet(s3_store, f"runs/r1/predictions/batch={batch:05d}/part.parquet", pa.table({"id": [str(batch)]}))
+    canned([("n", "bigint")], [["2"]])
+    engine.query("SELECT count(*) AS n FROM {{ predictions }}", {"predictions": PREDICTIONS}, sql_name="check")
+    name = working_table(PREDICTIONS)
+    assert glue.partition_values(name) == {"00000", "00001"}
+    assert engine.forget(PREDICTIONS) is True
+    assert glue.get(name) is None  # Glue drops the partitions with the table
+    assert len(s3_store.list("runs/r1/predictions/")) == 2  # deleting files is the store's business
+    assert engine.forget(PREDICTIONS) is False  # nothing left to drop
+    # Another location's table of the same name is a different Glue table: untouched.
+    other = TableRef(PREDICTIONS.name, "runs/r2/predictions/", partitioned_by="batch")
+    assert engine.forget(other) is False
+
+
 def test_an_input_without_table_or_files_is_a_query_error(engine: AthenaSqlEngine) -> None:
     with pytest.raises(QueryError, match=r"no table at s3://.*runs/r1/features/") as caught:
         engine.query("SELECT * FROM {{ features }}", {"features": FEATURES}, sql_name="features check")

@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from adapters.aws.athena_engine import working_table
+from adapters.aws.glue_tables import GlueTables
 from adapters.aws.s3_store import S3ObjectStore
 from domain.errors import QueryError, VerificationError
+from domain.layout import RunLayout
 from entrypoints import containers, lambda_handlers
 from entrypoints.spec_source import upload_spec
-from tests.integration.aws.fixtures import write_aws_spec
+from tests.integration.aws.fixtures import BUCKET, PREFIX, write_aws_spec
 
 if TYPE_CHECKING:
+    from mypy_boto3_glue import GlueClient
     from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.integration
@@ -39,17 +43,23 @@ def run_json(store: S3ObjectStore, run_id: str) -> dict[str, Any]:
 
 
 def test_pre_cleanup_starts_the_run_and_cleanup_ends_it(
-    event: dict[str, Any], s3_store: S3ObjectStore, capsys: pytest.CaptureFixture[str]
+    event: dict[str, Any], s3_store: S3ObjectStore, glue_client: GlueClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An earlier run that died: its intermediate files are leftovers, its record stays.
     s3_store.put("runs/r0/run.json", json.dumps({"run_id": "r0", "started_at": 1.0, "status": "FAILED"}).encode())
     s3_store.put("runs/r0/staging/part-00000.parquet", b"old")
+    # ... and the Glue table Athena read them through, which would point at nothing.
+    glue = GlueTables(glue_client, "batchml_it", BUCKET, PREFIX)
+    glue.ensure_database()
+    staging = RunLayout("r0", "age_predictions").staging
+    glue.create(glue.table_input(working_table(staging), [("id", "string")], staging.location))
     result = lambda_handlers.pre_cleanup(event, None)
-    assert result == {"run_id": "r1", "stage": "pre_cleanup", "objects_deleted": 1}
+    assert result == {"run_id": "r1", "stage": "pre_cleanup", "objects_deleted": 1, "tables_dropped": 1}
     state = run_json(s3_store, "r1")
     assert state["status"] == "RUNNING" and state["stages"]["pre_cleanup"]["status"] == "SUCCEEDED"
     assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
     assert not s3_store.exists("runs/r0/staging/part-00000.parquet")
+    assert glue.get(working_table(staging)) is None
     assert run_json(s3_store, "r0")["status"] == "ABANDONED"
     # A Step Functions retry of the first stage resumes the run instead of refusing it.
     assert lambda_handlers.pre_cleanup(event, None)["stage"] == "pre_cleanup"

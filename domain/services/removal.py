@@ -1,0 +1,25 @@
+"""Removing a table: its files from the object store and its registration from the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from domain.context import Ports
+from domain.ports.sql_engine import TableRef
+
+
+@dataclass
+class Removed:
+    objects: int = 0
+    tables: int = 0
+
+
+def remove_tables(ports: Ports, tables: Iterable[TableRef]) -> Removed:
+    """Delete each table's files and what the engine registered to read them (on Athena, a
+    Glue table and its partitions), so that no catalog entry is left pointing at nothing."""
+    removed = Removed()
+    for table in tables:
+        removed.objects += ports.store.delete_prefix(table.location)
+        removed.tables += ports.engine.forget(table)
+    return removed
