@@ -21,7 +21,13 @@ def lock_stale_after(spec: PipelineSpec) -> float:
     return max(LOCK_STALE_AFTER_SECONDS, longest + 60.0)
 
 
-def _resumable(ctx: RunContext, state: RunState | None, resume: bool, fingerprints: dict[str, str]) -> None:
+def run_fingerprints(ctx: RunContext) -> dict[str, str]:
+    """What a resumed run must find unchanged: each spec section, each SQL file, the source files."""
+    return {**ctx.spec.fingerprints(), "source files": ctx.ports.engine.source_fingerprint(ctx.spec.source.path)}
+
+
+def check_resumable(ctx: RunContext, state: RunState | None, resume: bool, fingerprints: dict[str, str]) -> None:
+    """SpecError unless the run can start (resume=False: it must be new) or continue (resume=True)."""
     if resume and state is None:
         raise SpecError(f"there is no run {ctx.run_id} under {ctx.ports.store.uri('runs/')} to resume")
     if not resume and state is not None:
@@ -45,11 +51,8 @@ def _resumable(ctx: RunContext, state: RunState | None, resume: bool, fingerprin
 def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
     """Take the root's lock and return the run's state: new, or the persisted one to resume."""
     run_store = ctx.ports.run_store
-    fingerprints = {
-        **ctx.spec.fingerprints(),
-        "source files": ctx.ports.engine.source_fingerprint(ctx.spec.source.path),
-    }
-    _resumable(ctx, run_store.load(ctx.run_id), resume, fingerprints)
+    fingerprints = run_fingerprints(ctx)
+    check_resumable(ctx, run_store.load(ctx.run_id), resume, fingerprints)
     stale_after = lock_stale_after(ctx.spec)
     holder = run_store.acquire_lock(ctx.run_id, now, stale_after)
     if holder is not None:

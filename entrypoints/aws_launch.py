@@ -1,4 +1,5 @@
-"""`batchml run SPEC --backend aws`: upload the spec, start the state machine, watch it.
+"""`batchml run SPEC --backend aws [--resume RUN_ID]`: upload the spec (or find the resumed
+run's own copy), start the state machine, watch it.
 
 The execution's history is translated into the same events a local run emits, so the
 progress display and the summary are the same; the summary reads the run state the Lambda
@@ -7,20 +8,22 @@ stages wrote to S3.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from domain.errors import SpecError
+from domain.run_lifecycle import check_resumable, run_fingerprints
 from domain.run_state import RunState
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
-from entrypoints.spec_source import upload_spec
+from entrypoints.spec_source import SPEC_NAME, run_spec_prefix, upload_spec
 
 
 def run_on_aws(
-    spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, run_id: str
+    spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, run_id: str, resume: bool = False
 ) -> tuple[RunState | None, str]:
     """Returns the run's final state (None if the run never wrote one) and the execution's status."""
     aws = AwsSettings.from_environment()
@@ -30,9 +33,31 @@ def run_on_aws(
             "`terraform output` (see terraform/README.md)"
         )
     container = containers.build_container(spec, settings, "", aws)
-    spec_uri = upload_spec(spec_file, container.object_store(), run_id)
-    console.print(f"run {run_id}: spec uploaded to {spec_uri}; starting {aws.state_machine_arn}")
+    if resume:
+        spec_uri = resumed_spec(container, spec, run_id)
+        execution_name = f"{run_id}-resume-{int(time.time())}"  # names are unique per machine for 90 days
+        console.print(f"run {run_id}: resuming with its spec {spec_uri}; starting {aws.state_machine_arn}")
+    else:
+        spec_uri, execution_name = upload_spec(spec_file, container.object_store(), run_id), run_id
+        console.print(f"run {run_id}: spec uploaded to {spec_uri}; starting {aws.state_machine_arn}")
     with containers.progress_display(len(STAGE_NAMES), console) as display:
         launcher = containers.launcher(container, aws.state_machine_arn, display)
-        status = launcher.watch(launcher.start(run_id, spec_uri))
+        running = launcher.running(run_id) if resume else []
+        if running:
+            raise SpecError(
+                f"run {run_id} is still running in {running[0]}: wait for it to end, or stop it "
+                "(aws stepfunctions stop-execution --execution-arn ...), then resume"
+            )
+        status = launcher.watch(launcher.start(run_id, spec_uri, execution_name, resume=resume))
     return container.run_store().load(run_id), status
+
+
+def resumed_spec(container: containers.Container, spec: PipelineSpec, run_id: str) -> str:
+    """The run's own copy of its spec (a resume never replaces it), once the checks the first
+    stage makes have passed here too: a resume that would be refused starts no execution."""
+    ctx = containers.run_context(container, spec, run_id)
+    check_resumable(ctx, ctx.ports.run_store.load(run_id), True, run_fingerprints(ctx))
+    key = run_spec_prefix(run_id) + SPEC_NAME
+    if not ctx.ports.store.exists(key):
+        raise SpecError(f"run {run_id} has no spec at {ctx.ports.store.uri(key)}: it was not started on AWS")
+    return ctx.ports.store.uri(key)

@@ -54,15 +54,14 @@ def run_pipeline(
 def run_pipeline_on_aws(
     spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None
 ) -> RunState:
-    if resume:
-        raise SpecError("--resume works for local runs; on AWS, start a new run (the state machine has no resume)")
     from entrypoints.aws_launch import run_on_aws  # boto3 and the AWS adapters: only for AWS runs
 
-    run_id = new_run_id()
-    state, status = run_on_aws(spec_file, spec, settings, console, run_id)
+    run_id = resume or new_run_id()
+    state, status = run_on_aws(spec_file, spec, settings, console, run_id, resume=resume is not None)
     if state is None:
         raise StageError("pre_cleanup", f"execution {status}: the run never recorded its state (see CloudWatch Logs)")
-    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command="(start a new run)")
+    resume_command = f"batchml run {spec_file} --backend aws --resume {run_id}"
+    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command=resume_command)
     return state
 
 

@@ -30,6 +30,7 @@ class StepFunctionsClient(Protocol):
     """The part of boto3's `stepfunctions` client the launcher uses."""
 
     def start_execution(self, **kwargs: Any) -> dict[str, Any]: ...
+    def list_executions(self, **kwargs: Any) -> dict[str, Any]: ...
     def get_execution_history(self, **kwargs: Any) -> dict[str, Any]: ...
     def describe_state_machine_for_execution(self, **kwargs: Any) -> dict[str, Any]: ...
     def describe_map_run(self, **kwargs: Any) -> dict[str, Any]: ...
@@ -76,15 +77,32 @@ class StepFunctionsLauncher:
         self.sfn, self.state_machine_arn, self.events = sfn_client, state_machine_arn, events
         self.poll_seconds, self.sleep = poll_seconds, sleep
 
-    def start(self, run_id: str, spec_uri: str, execution_name: str | None = None) -> str:
-        """Execution names are unique per state machine for 90 days: a resumed run passes a new one."""
+    def start(self, run_id: str, spec_uri: str, execution_name: str | None = None, resume: bool = False) -> str:
+        """Execution names are unique per state machine for 90 days: a resumed run passes a new
+        one, and `"resume": true` in the input, which the first stage reads."""
+        run_input: dict[str, Any] = {"run_id": run_id, "spec_uri": spec_uri}
+        if resume:
+            run_input["resume"] = True
         response = self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn,
-            name=execution_name or run_id,
-            input=json.dumps({"run_id": run_id, "spec_uri": spec_uri}),
+            stateMachineArn=self.state_machine_arn, name=execution_name or run_id, input=json.dumps(run_input)
         )
         arn: str = response["executionArn"]
         return arn
+
+    def running(self, run_id: str) -> list[str]:
+        """ARNs of the run's executions still running (its first, named after the run, and any
+        resumed one): a resume beside one of them would run the same stages twice at once."""
+        request: dict[str, Any] = {"stateMachineArn": self.state_machine_arn, "statusFilter": "RUNNING"}
+        arns: list[str] = []
+        while True:
+            page = self.sfn.list_executions(**request)
+            for execution in page.get("executions", []):
+                name = str(execution["name"])
+                if name == run_id or name.startswith(f"{run_id}-resume-"):
+                    arns.append(str(execution["executionArn"]))
+            if not page.get("nextToken"):
+                return arns
+            request["nextToken"] = page["nextToken"]
 
     def watch(self, execution_arn: str) -> str:
         """Follow the execution to its end; returns SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""

@@ -125,12 +125,16 @@ def _guarded(stage: Stage, state: dict[str, Any], errors: tuple[str, ...], next_
     }
 
 
-def _lambda_state(stage: Stage, next_state: str) -> dict[str, Any]:
+def _lambda_state(stage: Stage, next_state: str, first: bool) -> dict[str, Any]:
+    # The first stage gets the execution's input whole: it starts the run, or resumes it when
+    # the input says `"resume": true`. A fixed "resume.$" path would fail every execution
+    # started without that key.
+    payload = {"Payload.$": "$"} if first else {"Payload": dict(_RUN)}
     state: dict[str, Any] = {
         "Type": "Task",
         "Comment": stage.description,
         "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": f"${{lambda_arn_{stage.name}}}", "Payload": dict(_RUN)},
+        "Parameters": {"FunctionName": f"${{lambda_arn_{stage.name}}}", **payload},
         "ResultPath": None,
     }
     if stage.name == "batch_planning":
@@ -292,7 +296,7 @@ def compile_state_machine(graph: StageGraph, *, inline_map_threshold: int = 40) 
         following = graph.stages[index + 1 :]
         next_state = _entry(following[0]) if following else RUN_SUCCEEDED
         if stage.kind is StageKind.FUNCTION:
-            states[stage.name] = _lambda_state(stage, next_state)
+            states[stage.name] = _lambda_state(stage, next_state, first=index == 0)
         elif stage.kind is StageKind.TASK:
             states[stage.name] = _training_state(stage, next_state)
         else:

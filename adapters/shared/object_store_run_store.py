@@ -43,9 +43,17 @@ class ObjectStoreRunStore(RunStore):
         ids = [o.key.split("/")[1] for o in self.store.list("runs/") if o.key.endswith("/run.json")]
         return sorted(set(ids))
 
+    def _mark_key(self, run_id: str, batch: int) -> str:
+        return f"{self._marks_prefix(run_id)}batch={batch_label(batch)}.json"
+
     def mark_batch(self, run_id: str, batch: int, rows: int) -> None:
-        key = f"{self._marks_prefix(run_id)}batch={batch_label(batch)}.json"
-        self.store.put(key, json.dumps({"batch": batch, "rows": rows}).encode())
+        self.store.put(self._mark_key(run_id, batch), json.dumps({"batch": batch, "rows": rows}).encode())
+
+    def batch_mark(self, run_id: str, batch: int) -> int | None:
+        try:
+            return int(json.loads(self.store.get(self._mark_key(run_id, batch)))["rows"])
+        except KeyError:
+            return None
 
     def batch_marks(self, run_id: str) -> dict[int, int]:
         marks: dict[int, int] = {}

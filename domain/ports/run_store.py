@@ -28,6 +28,11 @@ class RunStore(abc.ABC):
         """Completed batches of the run and their row counts."""
 
     @abc.abstractmethod
+    def batch_mark(self, run_id: str, batch: int) -> int | None:
+        """The row count `batch` was marked with, or None: one read, for a task that asks only
+        about its own batch (batch_marks reads every mark)."""
+
+    @abc.abstractmethod
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
         """Take the root's run lock for `run_id`. Returns None on success, or the id of the run
         that holds it. A lock not refreshed for `stale_after_seconds` is taken over."""

@@ -35,6 +35,11 @@ def read_batch(ctx: RunContext, batch: int) -> pa.Table:
 
 def run_prediction_batch(ctx: RunContext, batch: int) -> dict[str, Any]:
     layout, store = ctx.layout, ctx.ports.store
+    marked = ctx.ports.run_store.batch_mark(ctx.run_id, batch)
+    if marked is not None and store.exists(layout.prediction_key(batch)):
+        # Done earlier in this run: on AWS a resumed execution's Map starts every batch's task
+        # again; the local orchestrator does not even start it.
+        return {"batch": batch, "rows": marked, "skipped": True}
     expected = load_manifest(ctx).entry(batch).rows
     model = TrainedModel.from_bytes(store.get(layout.model_key))
     table = read_batch(ctx, batch)

@@ -49,6 +49,11 @@ def model_card(
 
 def run_training(ctx: RunContext) -> dict[str, Any]:
     spec, layout, store = ctx.spec, ctx.layout, ctx.ports.store
+    if store.exists(layout.model_card_key):
+        # The card is written after the model: this run trained already (on AWS, a resumed
+        # execution runs the training task again; nothing else records that it finished).
+        card = load_card(ctx)
+        return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
     sample = ctx.ports.engine.sample(
         training_rows_sql(ctx.label),
         {"features": layout.features},

@@ -162,6 +162,9 @@ class FakeRunStore(RunStore):
     def batch_marks(self, run_id: str) -> dict[int, int]:
         return dict(self.marks.get(run_id, {}))
 
+    def batch_mark(self, run_id: str, batch: int) -> int | None:
+        return self.marks.get(run_id, {}).get(batch)
+
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
         if self.lock and self.lock[0] != run_id and now - self.lock[1] <= stale_after_seconds:
             return self.lock[0]

@@ -38,16 +38,32 @@ def store_with_batch(ctx: RunContext) -> FakeObjectStore:
 def test_a_batch_writes_one_file_at_its_fixed_key_and_marks_itself(
     ctx: RunContext, store_with_batch: FakeObjectStore
 ) -> None:
+    run_store = ctx.ports.run_store
+    assert isinstance(run_store, FakeRunStore)
     report = run_prediction_batch(ctx, 1)
-    report_again = run_prediction_batch(ctx, 1)  # a retry overwrites, never adds
+    run_store.marks.clear()  # a task that wrote its file but died before marking it
+    report_again = run_prediction_batch(ctx, 1)  # its retry overwrites, never adds
     assert report == report_again == {"batch": 1, "rows": 10}
     written = [k for k in store_with_batch.objects if "/predictions/" in k]
     assert written == [ctx.layout.prediction_key(1)]
     out = pq.read_table(io.BytesIO(store_with_batch.get(written[0])))
     assert out.column_names == ["id", "value", "value_lower", "value_upper", "value_confidence", "value_source"]
-    run_store = ctx.ports.run_store
-    assert isinstance(run_store, FakeRunStore)
     assert run_store.batch_marks(ctx.run_id) == {1: 10}
+
+
+def test_a_batch_done_earlier_in_the_run_is_not_predicted_again(
+    ctx: RunContext, store_with_batch: FakeObjectStore
+) -> None:
+    # On AWS a resumed execution starts every batch's task again.
+    run_prediction_batch(ctx, 1)
+    key = ctx.layout.prediction_key(1)
+    store_with_batch.put(key, b"written earlier")
+    assert run_prediction_batch(ctx, 1) == {"batch": 1, "rows": 10, "skipped": True}
+    assert store_with_batch.get(key) == b"written earlier"
+    # A mark whose file is gone (deleted by hand) does not count: the batch runs again.
+    store_with_batch.delete_prefix(key.rsplit("/", 1)[0] + "/")
+    assert run_prediction_batch(ctx, 1) == {"batch": 1, "rows": 10}
+    assert pq.read_table(io.BytesIO(store_with_batch.get(key))).num_rows == 10
 
 
 def test_a_batch_whose_schema_differs_from_the_model_card_is_refused(

@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -17,9 +18,12 @@ from moto import mock_aws
 from rich.console import Console
 
 from domain.errors import SpecError
+from domain.run_lifecycle import run_fingerprints
 from domain.run_state import RunState
+from domain.spec import PipelineSpec
+from entrypoints import containers
 from entrypoints.aws_launch import run_on_aws
-from entrypoints.settings import Settings
+from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_loader import load_spec
 
 HOUSES = Path(__file__).resolve().parents[2] / "e2e" / "houses"
@@ -49,12 +53,18 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield arn
 
 
-def test_the_cli_uploads_the_spec_starts_the_execution_and_reads_the_run_back(aws_env: str, tmp_path: Path) -> None:
+def s3_spec(folder: Path) -> PipelineSpec:
+    """The houses example with its lake and source in (moto's) S3."""
     for name in ("spec.toml", "staging.sql", "features.sql"):
-        shutil.copy(HOUSES / name, tmp_path / name)
-    text = (tmp_path / "spec.toml").read_text().replace('root = "lake"', f'root = "s3://{BUCKET}/lake"')
-    (tmp_path / "spec.toml").write_text(text.replace('path = "data"', f'path = "s3://{BUCKET}/source/"'))
-    spec = load_spec(tmp_path / "spec.toml")
+        shutil.copy(HOUSES / name, folder / name)
+    text = (folder / "spec.toml").read_text().replace('root = "lake"', f'root = "s3://{BUCKET}/lake"')
+    (folder / "spec.toml").write_text(text.replace('path = "data"', f'path = "s3://{BUCKET}/source/"'))
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="source/part-0.jsonl", Body=b'{"id": "1"}\n')
+    return load_spec(folder / "spec.toml")
+
+
+def test_the_cli_uploads_the_spec_starts_the_execution_and_reads_the_run_back(aws_env: str, tmp_path: Path) -> None:
+    spec = s3_spec(tmp_path)
     s3 = boto3.client("s3")
     run_id = "20261126t000000z-test"
     # What the stages would have written by the end (the Pass states write nothing).
@@ -87,3 +97,75 @@ def test_without_the_state_machine_arn_the_cli_says_what_to_set(
     spec = load_spec(tmp_path / "spec.toml")
     with pytest.raises(SpecError, match="BATCHML_STATE_MACHINE_ARN is not set"):
         run_on_aws(tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), "r")
+
+
+def failed_run(spec: PipelineSpec, run_id: str, spec_text: bytes = b"the run's own spec") -> None:
+    """What an execution that failed leaves: its state (FAILED) and its copy of the spec."""
+    settings = Settings.from_environment(backend="aws")
+    container = containers.build_container(spec, settings, "", AwsSettings.from_environment())
+    ctx = containers.run_context(container, spec, run_id)
+    state = RunState(run_id=run_id, fingerprints=run_fingerprints(ctx), started_at=time.time(), status="FAILED")
+    ctx.ports.run_store.save(state)
+    ctx.ports.store.put(f"runs/{run_id}/spec/spec.toml", spec_text)
+
+
+def executions(arn: str) -> list[dict[str, Any]]:
+    sfn = boto3.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=arn)["executions"]
+    return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+
+
+def test_resume_starts_a_new_execution_of_the_same_run_with_its_own_spec(aws_env: str, tmp_path: Path) -> None:
+    spec = s3_spec(tmp_path)
+    run_id = "20261126t000000z-fail"
+    failed_run(spec, run_id)
+    console = Console(record=True, width=160)
+    state, status = run_on_aws(
+        tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), console, run_id, resume=True
+    )
+    assert status == "SUCCEEDED" and state is not None
+    (execution,) = executions(aws_env)
+    assert execution["name"].startswith(f"{run_id}-resume-")  # a run's first execution took the run id
+    spec_uri = f"s3://{BUCKET}/lake/runs/{run_id}/spec/spec.toml"
+    assert json.loads(execution["input"]) == {"run_id": run_id, "spec_uri": spec_uri, "resume": True}
+    # The run keeps computing what it started with: its spec copy is not replaced.
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/spec/spec.toml")["Body"].read()
+    assert body == b"the run's own spec"
+    assert "resuming" in console.export_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ("succeeded", "already succeeded; there is nothing to resume"),
+        ("spec", r"changed since it started: model"),
+        ("source", r"changed since it started: source files"),
+        ("no state", "there is no run"),
+        ("no spec copy", "has no spec at s3://cli-lake/lake/runs/.*: it was not started on AWS"),
+    ],
+)
+def test_a_resume_that_would_be_refused_starts_no_execution(
+    aws_env: str, tmp_path: Path, change: str, refusal: str
+) -> None:
+    spec = s3_spec(tmp_path)
+    run_id = "20261126t000000z-fail"
+    if change != "no state":
+        failed_run(spec, run_id)
+    s3 = boto3.client("s3")
+    if change == "succeeded":
+        state = RunState.from_json(
+            json.loads(s3.get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/run.json")["Body"].read())
+        )
+        state.status = "SUCCEEDED"
+        s3.put_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/run.json", Body=json.dumps(state.to_json()).encode())
+    if change == "spec":
+        spec = spec.model_copy(update={"model": spec.model.model_copy(update={"seed": spec.model.seed + 1})})
+    if change == "source":
+        s3.put_object(Bucket=BUCKET, Key="source/part-1.jsonl", Body=b'{"id": "2"}\n')
+    if change == "no spec copy":
+        s3.delete_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/spec/spec.toml")
+    with pytest.raises(SpecError, match=refusal):
+        run_on_aws(
+            tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), run_id, resume=True
+        )
+    assert executions(aws_env) == []

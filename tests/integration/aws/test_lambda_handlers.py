@@ -99,6 +99,23 @@ def test_record_failure_ends_the_run_failed_and_frees_the_root(event: dict[str, 
     assert not s3_store.exists("runs/_lock.json")
 
 
+def test_a_resumed_execution_continues_the_failed_run_and_skips_its_finished_stages(
+    event: dict[str, Any], s3_store: S3ObjectStore
+) -> None:
+    lambda_handlers.pre_cleanup(event, None)
+    failure = {**event, "stage": "staging", "error": {"Error": "PermanentError", "Cause": "boom"}}
+    lambda_handlers.record_failure(failure, None)
+    # A new execution of the same run without "resume" is refused: the run exists.
+    with pytest.raises(lambda_handlers.PermanentError, match="already exists; pass it to --resume"):
+        lambda_handlers.pre_cleanup(event, None)
+    # With it (the CLI's --resume), the run continues where it stopped.
+    lambda_handlers.pre_cleanup({**event, "resume": True}, None)
+    state = run_json(s3_store, "r1")
+    assert state["status"] == "RUNNING" and state["failure"] is None
+    assert state["stages"]["pre_cleanup"]["attempts"] == 1  # done before: skipped, not run again
+    assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
+
+
 def test_stages_refuse_a_run_that_was_never_started(event: dict[str, Any]) -> None:
     with pytest.raises(lambda_handlers.PermanentError, match="no state"):
         lambda_handlers.features(event, None)

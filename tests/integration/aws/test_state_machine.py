@@ -229,11 +229,14 @@ def test_lambda_results_stay_out_of_the_state_except_the_plan(graph: StageGraph,
         "items_key.$": "$.Payload.items_key",
         "bucket.$": "$.Payload.bucket",
     }
-    for stage in graph.stages:
-        if stage.kind is not StageKind.MAP:
-            assert states[stage.name]["Parameters"].get("Payload", {"run_id.$": "$.run_id"})["run_id.$"] == "$.run_id"
-            if stage.name != "batch_planning":
-                assert states[stage.name]["ResultPath"] is None
+    # The first stage reads the execution's input whole (a resumed run's says "resume": true);
+    # the others get the run and the spec only.
+    assert states["pre_cleanup"]["Parameters"]["Payload.$"] == "$"
+    for stage in graph.stages[1:]:
+        if stage.kind is StageKind.FUNCTION:
+            assert states[stage.name]["Parameters"]["Payload"] == {"run_id.$": "$.run_id", "spec_uri.$": "$.spec_uri"}
+        if stage.kind is not StageKind.MAP and stage.name != "batch_planning":
+            assert states[stage.name]["ResultPath"] is None
 
 
 def test_container_tasks_run_the_task_main_on_fargate(states: dict[str, Any]) -> None:

@@ -72,6 +72,14 @@ class ScriptedClient:
     def describe_state_machine_for_execution(self, **kwargs: Any) -> dict[str, Any]:
         return {"definition": DEFINITION}
 
+    def list_executions(self, **kwargs: Any) -> dict[str, Any]:
+        assert kwargs["statusFilter"] == "RUNNING"
+        names = ["r1", "r1-resume-1764115200", "r10", "r2-resume-1"]
+        pages = {None: (names[:2], "2"), "2": (names[2:], None)}
+        chosen, token = pages[kwargs.get("nextToken")]
+        page: dict[str, Any] = {"executions": [{"name": n, "executionArn": f"arn:{n}"} for n in chosen]}
+        return {**page, "nextToken": token} if token else page
+
     def describe_map_run(self, **kwargs: Any) -> dict[str, Any]:
         raise AssertionError("no map run in this history")
 
@@ -97,8 +105,9 @@ def test_start_names_the_execution_after_the_run_and_passes_run_and_spec() -> No
     (call,) = client.calls
     assert call["stateMachineArn"] == "arn:sm" and call["name"] == "20260101t000000z-ab12"
     assert json.loads(call["input"]) == {"run_id": "20260101t000000z-ab12", "spec_uri": "s3://bucket/spec.toml"}
-    launcher.start("r", "s3://b/s.toml", execution_name="r-resume-2")
+    launcher.start("r", "s3://b/s.toml", execution_name="r-resume-2", resume=True)
     assert client.calls[-1]["name"] == "r-resume-2"
+    assert json.loads(client.calls[-1]["input"]) == {"run_id": "r", "spec_uri": "s3://b/s.toml", "resume": True}
 
 
 def test_watch_reads_only_new_events_and_reports_each_once() -> None:
@@ -139,3 +148,10 @@ def test_a_history_served_oldest_first_is_still_followed_to_its_end() -> None:
     assert status == "FAILED"
     assert slept == [2.5, 2.5]
     assert [e["event"] for e in log.events] == ["run_started", "stage_started", "retry", "stage_failed", "run_failed"]
+
+
+def test_running_finds_the_runs_own_executions_on_every_page() -> None:
+    launcher = StepFunctionsLauncher(ScriptedClient([8]), "arn:sm", Log(), 0.0, lambda _s: None)
+    assert launcher.running("r1") == ["arn:r1", "arn:r1-resume-1764115200"]  # not r10's
+    assert launcher.running("r2") == ["arn:r2-resume-1"]
+    assert launcher.running("r3") == []

@@ -41,6 +41,11 @@ def test_batch_marks(run_store: RunStore) -> None:
     run_store.mark_batch("r1", 12, 7)
     run_store.mark_batch("r1", 0, 10)  # a retried batch overwrites its own marker
     assert run_store.batch_marks("r1") == {0: 10, 12: 7}
+    assert (run_store.batch_mark("r1", 12), run_store.batch_mark("r1", 1), run_store.batch_mark("r2", 0)) == (
+        7,
+        None,
+        None,
+    )
 
 
 def test_the_lock_is_held_refreshed_released_and_taken_over_when_stale(run_store: RunStore) -> None:
