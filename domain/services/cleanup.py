@@ -8,7 +8,7 @@ from domain.context import RunContext
 from domain.layout import RunLayout, results_prefix
 from domain.ports.sql_engine import TableRef
 from domain.services.publishing import published_runs
-from domain.services.removal import remove_tables
+from domain.services.removal import Removed, remove_tables
 
 
 def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
@@ -20,12 +20,14 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     """
     run_store, table = ctx.ports.run_store, ctx.spec.output.table
     abandoned: list[str] = []
-    doomed: list[TableRef] = []
+    removed = Removed()
     for run_id in run_store.run_ids():
         state = run_store.load(run_id)
         if run_id == ctx.run_id or state is None or state.status not in ("RUNNING", "FAILED"):
             continue
-        doomed += RunLayout(run_id, table).intermediate_tables
+        # Marked abandoned only once its data is gone: a pre-cleanup that fails halfway leaves
+        # the run to the next one.
+        removed += remove_tables(ctx.ports, RunLayout(run_id, table).intermediate_tables)
         state.status = "ABANDONED"
         run_store.save(state)
         abandoned.append(run_id)
@@ -33,11 +35,13 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     prefix = results_prefix(table)
     listed = (o.key[len(prefix) :] for o in ctx.ports.store.list(prefix))
     orphans = sorted({rest.split("/", 1)[0] for rest in listed if "/" in rest})
-    for folder in orphans:
-        if folder.startswith("run_id=") and folder.removeprefix("run_id=") not in keep:
-            doomed.append(TableRef(name=table, location=f"{prefix}{folder}/"))
-    doomed += ctx.layout.intermediate_tables  # a reused run id starts clean
-    removed = remove_tables(ctx.ports, doomed)
+    unpublished = [
+        TableRef(name=table, location=f"{prefix}{folder}/")
+        for folder in orphans
+        if folder.startswith("run_id=") and folder.removeprefix("run_id=") not in keep
+    ]
+    removed += remove_tables(ctx.ports, unpublished)
+    removed += remove_tables(ctx.ports, ctx.layout.intermediate_tables)  # a reused run id starts clean
     return {"abandoned_runs": abandoned, "objects_deleted": removed.objects, "tables_dropped": removed.tables}
 
 

@@ -14,6 +14,11 @@ class Removed:
     objects: int = 0
     tables: int = 0
 
+    def __iadd__(self, other: Removed) -> Removed:
+        self.objects += other.objects
+        self.tables += other.tables
+        return self
+
 
 def remove_tables(ports: Ports, tables: Iterable[TableRef]) -> Removed:
     """Delete each table's files and what the engine registered to read them (on Athena, a
