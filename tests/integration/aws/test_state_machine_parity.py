@@ -37,7 +37,7 @@ from adapters.local.orchestrator import LocalOrchestrator
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
 from domain.context import Ports, RunContext
 from domain.errors import QueryError, VerificationError
-from domain.graph import build_graph
+from domain.graph import StageKind, build_graph
 from domain.ports.event_log import EventLog
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskRunner, TaskSpec
 from domain.run_lifecycle import start_run
@@ -291,7 +291,9 @@ class EmulatorRun:
     events: list[dict[str, Any]]
 
 
-def run_in_emulator(emulator: Emulator, scenario: Scenario, execution_name: str | None = None) -> EmulatorRun:
+def run_in_emulator(
+    emulator: Emulator, scenario: Scenario, execution_name: str | None = None, resume: bool = False
+) -> EmulatorRun:
     items = [{"batch": b, "rows": 100} for b in range(scenario.batches)]
     emulator.client("s3").put_object(Bucket=BUCKET, Key=items_key(scenario), Body=json.dumps(items).encode())
     sfn = emulator.client("stepfunctions")
@@ -306,7 +308,7 @@ def run_in_emulator(emulator: Emulator, scenario: Scenario, execution_name: str 
     # `#TestCase` after the ARN picks the scenario's mocked answers.
     launcher = StepFunctionsLauncher(sfn, f"{emulator.state_machine_arn}#{scenario.name}", log, 0.2, sleep)
     started = time.perf_counter()
-    execution_arn = launcher.start(scenario.run_id, f"s3://{BUCKET}/spec.toml", execution_name)
+    execution_arn = launcher.start(scenario.run_id, f"s3://{BUCKET}/spec.toml", execution_name, resume=resume)
     status = launcher.watch(execution_arn)
     TIMINGS[scenario.name] = time.perf_counter() - started
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
@@ -433,6 +435,24 @@ def test_a_transient_failure_is_retried_with_the_same_attempt_numbers(emulator: 
     assert [r["error"] for r in retries] == ["attempt 1", "attempt 2"]  # the Lambda's message, unwrapped
     (failed,) = [e for e in remote.events if e["event"] == "run_failed"]
     assert failed["stage"] == "staging" and "TransientError" in failed["error"]
+
+
+def test_a_resumed_execution_tells_the_first_stage_and_only_it(emulator: Emulator, spec: PipelineSpec) -> None:
+    scenario = next(s for s in SCENARIOS if s.name == "HappyInline")
+    remote = run_in_emulator(emulator, scenario, execution_name=f"{scenario.run_id}-resume-1", resume=True)
+    assert remote.status == "SUCCEEDED"
+    by_id = {e["id"]: e for e in remote.history}
+    payloads: dict[str, dict[str, Any]] = {}
+    for event in remote.history:
+        if event["type"] != "TaskScheduled" or event["taskScheduledEventDetails"]["resourceType"] != "lambda":
+            continue
+        entered = by_id[event["previousEventId"]]
+        name = entered["stateEnteredEventDetails"]["name"]
+        payloads[name] = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
+    run = {"run_id": scenario.run_id, "spec_uri": f"s3://{BUCKET}/spec.toml"}
+    assert payloads["pre_cleanup"] == {**run, "resume": True}
+    assert all(payload == run for name, payload in payloads.items() if name != "pre_cleanup")
+    assert set(payloads) == {stage.name for stage in build_graph(spec).stages if stage.kind is StageKind.FUNCTION}
 
 
 def test_known_difference_a_permanently_failing_task_is_retried_on_aws(
