@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from domain.errors import BatchmlError, SpecError, StageError
 from domain.faults import FaultPlan
@@ -100,11 +102,16 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     result = containers.query_catalog(root, args.sql, args.run)
     grid = Table(*result.schema.names, header_style="bold")
     for row in result.slice(0, args.limit).to_pylist():
-        grid.add_row(*("NULL" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+        grid.add_row(*(query_cell(v) for v in row.values()))
     console.print(grid)
     if result.num_rows > args.limit:
         console.print(f"({result.num_rows:,} rows, first {args.limit} shown)")
     return 0
+
+
+def query_cell(value: object) -> Text:
+    """A query result as text: "[python]" in the data is a value, not a style."""
+    return Text("NULL" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
 
 
 def cmd_rollback(args: argparse.Namespace, console: Console) -> int:
@@ -165,11 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args, console)
         return code
-    except BatchmlError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
-        return 2
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+    except (BatchmlError, FileNotFoundError) as exc:
+        # Messages name spec sections as "[model] ...": printed as text, not read as markup.
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
 
 

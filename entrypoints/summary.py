@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from domain.run_state import RunState
@@ -66,7 +67,7 @@ def print_summary(console: Console, state: RunState, *, root: str, table: str, r
         console.print(f'Query:   batchml query "SELECT value_source, count(*) FROM {table} GROUP BY 1" --root {root}')
     elif state.failure:
         where = f" (batch {state.failure.batch})" if state.failure.batch is not None else ""
-        console.print(f"[red]Failed in {state.failure.stage}{where}:[/] {state.failure.error}")
+        console.print(f"[red]Failed in {state.failure.stage}{where}:[/] {escape(state.failure.error)}")
         console.print("The published results, if any, are unchanged.")
         console.print(f"Resume:  {resume_command}")
     console.print(f"Events:  {root}/runs/{state.run_id}/events.jsonl")

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from domain.ports.event_log import EventLog
@@ -51,6 +52,7 @@ class RichProgressEventLog(EventLog):
             self.progress.advance(self.batches)
         elif event in ("retry", "batch_failed", "stage_failed"):
             where = f"batch {fields['batch']}" if fields.get("batch") is not None else stage
-            self.progress.console.print(f"[yellow]{event}[/] {where}: {fields.get('error', '')}")
+            # Errors quote spec sections and stages in brackets ("[staging] ..."): text, not markup.
+            self.progress.console.print(f"[yellow]{event}[/] {where}: {escape(str(fields.get('error', '')))}")
         elif event == "run_succeeded":
             self.progress.update(self.stages, description="done")

@@ -1,0 +1,33 @@
+"""What the terminal shows keeps its brackets: errors name stages and spec sections as
+"[staging] ..." and data may hold "[python]", which rich would otherwise take for markup."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from adapters.local.progress import RichProgressEventLog
+from domain.run_state import Failure, RunState, StageRecord
+from entrypoints.cli import query_cell
+from entrypoints.summary import print_summary
+
+
+def test_a_failed_runs_summary_shows_the_error_as_written() -> None:
+    state = RunState(run_id="r1", fingerprints={}, started_at=0.0, status="FAILED", finished_at=1.0)
+    state.stages["staging"] = StageRecord("FAILED", 3, 0.5)
+    state.failure = Failure(stage="staging", error="TransientError: [staging] QueryError: [red]throttled[/]")
+    console = Console(record=True, width=200)
+    print_summary(console, state, root="/lake", table="t", resume_command="batchml run s.toml --resume r1")
+    assert "Failed in staging: TransientError: [staging] QueryError: [red]throttled[/]" in console.export_text()
+
+
+def test_the_progress_view_prints_retry_errors_as_written() -> None:
+    console = Console(record=True, width=200)
+    with RichProgressEventLog(10, console) as view:
+        view.emit("retry", stage="features", error="[features] Athena throttled the query")
+    assert "retry features: [features] Athena throttled the query" in console.export_text()
+
+
+def test_query_cells_are_text() -> None:
+    console = Console(record=True, width=80)
+    console.print(query_cell("[python]"), query_cell(None), query_cell(0.123456))
+    assert console.export_text().split() == ["[python]", "NULL", "0.1235"]
