@@ -6,6 +6,7 @@ import argparse
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -129,16 +130,44 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="batchml", description="Batch ML over a data lake, locally or on AWS.")
     sub = top.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the age example's data and run its pipeline")
-    demo.add_argument("--rows", type=int, default=1_000_000)
+    # Checked here, so a bad number is a usage error naming its flag, not a traceback.
+    demo.add_argument("--rows", type=_at_least(1), default=1_000_000)
     demo.add_argument("--dir", type=Path, default=Path(DEFAULT_DEMO_DIR))
-    demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--malformed-fraction", type=float, default=0.001)
-    demo.add_argument("--rows-per-batch", type=int, help="override the example spec's [batches] rows_per_batch")
-    demo.add_argument("--max-concurrency", type=int, help="override the example spec's [batches] max_concurrency")
+    demo.add_argument("--seed", type=_at_least(0), default=42)
+    demo.add_argument("--malformed-fraction", type=_fraction, default=0.001)
+    demo.add_argument(
+        "--rows-per-batch", type=_at_least(1), help="override the example spec's [batches] rows_per_batch"
+    )
+    demo.add_argument(
+        "--max-concurrency", type=_at_least(1), help="override the example spec's [batches] max_concurrency"
+    )
     demo.add_argument("--task-runner", choices=containers.TASK_RUNNERS)
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the pipeline a spec describes")
@@ -152,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     where = query.add_mutually_exclusive_group()
     where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
     where.add_argument("--spec", type=Path)
-    query.add_argument("--limit", type=int, default=50)
+    query.add_argument("--limit", type=_at_least(0), default=50)
     query.add_argument("--run", metavar="RUN_ID", help="also query that run's own tables (staging, features, ...)")
     query.set_defaults(func=cmd_query)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
