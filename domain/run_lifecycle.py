@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from domain.context import RunContext
 from domain.errors import RunLockedError, SpecError
+from domain.graph import StageKind, build_graph
 from domain.run_state import Failure, RunState, StageRecord
 from domain.services.batching import load_manifest
-from domain.services.training import load_card
+from domain.services.training import card_report, load_card
 from domain.spec import STAGE_NAMES, PipelineSpec
 
 LOCK_STALE_AFTER_SECONDS = 300.0
@@ -96,7 +98,28 @@ def succeed_run(ctx: RunContext, state: RunState, now: float) -> None:
 def task_stage_report(ctx: RunContext, stage: str) -> dict[str, Any]:
     """Reports of stages that ran in containers, read back from what the tasks wrote."""
     if stage == "training":
-        card = load_card(ctx)
-        return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
-    marks = ctx.ports.run_store.batch_marks(ctx.run_id)
-    return {"batches": len(load_manifest(ctx).batches), "predicted_rows": sum(marks.values())}
+        return card_report(load_card(ctx))
+    # A batch task refuses to write anything but its manifest row count, so once the stage has
+    # succeeded the manifest is the count: one read, where the marks are one read per batch.
+    manifest = load_manifest(ctx)
+    return {"batches": len(manifest.batches), "predicted_rows": manifest.total_rows}
+
+
+def record_watched_stages(ctx: RunContext, state: RunState, ended: Mapping[str, tuple[int, float]]) -> None:
+    """Add the container stages an execution ran to the run's state, from whoever watched it.
+
+    On Step Functions nothing writes a record for training and prediction (a Fargate task does
+    not own the run's state, and many run at once); the watcher of the execution knows each
+    stage's attempts and seconds (`ended`), the tasks' own output gives the report. Stages keep
+    the graph's order, so the summary reads as a local run's.
+    """
+    added = False
+    for stage in build_graph(ctx.spec).stages:
+        if stage.kind is not StageKind.FUNCTION and stage.name in ended and not state.stage_done(stage.name):
+            attempts, seconds = ended[stage.name]
+            report = task_stage_report(ctx, stage.name)
+            state.stages[stage.name] = StageRecord("SUCCEEDED", attempts, seconds, report)
+            added = True
+    if added:
+        state.stages = {name: state.stages[name] for name in STAGE_NAMES if name in state.stages}
+        ctx.ports.run_store.save(state)

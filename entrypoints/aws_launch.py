@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from domain.errors import SpecError
-from domain.run_lifecycle import check_resumable, run_fingerprints
+from domain.ports.event_log import EventLog
+from domain.run_lifecycle import check_resumable, record_watched_stages, run_fingerprints
 from domain.run_state import RunState
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
@@ -40,8 +42,9 @@ def run_on_aws(
     else:
         spec_uri, execution_name = upload_spec(spec_file, container.object_store(), run_id), run_id
         console.print(f"run {run_id}: spec uploaded to {spec_uri}; starting {aws.state_machine_arn}")
+    ended = StageEnds()
     with containers.progress_display(len(STAGE_NAMES), console) as display:
-        launcher = containers.launcher(container, aws.state_machine_arn, display)
+        launcher = containers.launcher(container, aws.state_machine_arn, display, ended)
         running = launcher.running(run_id) if resume else []
         if running:
             raise SpecError(
@@ -49,7 +52,22 @@ def run_on_aws(
                 "(aws stepfunctions stop-execution --execution-arn ...), then resume"
             )
         status = launcher.watch(launcher.start(run_id, spec_uri, execution_name, resume=resume))
-    return container.run_store().load(run_id), status
+    ctx = containers.run_context(container, spec, run_id)
+    state = ctx.ports.run_store.load(run_id)
+    if state is not None:
+        record_watched_stages(ctx, state, ended.stages)
+    return state, status
+
+
+class StageEnds(EventLog):
+    """Each stage the watched execution finished: its attempts and seconds."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[int, float]] = {}
+
+    def emit(self, event: str, **fields: Any) -> None:
+        if event == "stage_succeeded":
+            self.stages[str(fields["stage"])] = (int(fields.get("attempts", 1)), float(fields.get("seconds", 0.0)))
 
 
 def resumed_spec(container: containers.Container, spec: PipelineSpec, run_id: str) -> str:

@@ -351,7 +351,7 @@ def progress_display(stage_count: int, console: Console) -> RichProgressEventLog
     return RichProgressEventLog(stage_count, console)
 
 
-def launcher(container: Container, state_machine_arn: str, events: EventLog) -> StepFunctionsLauncher:
+def launcher(container: Container, state_machine_arn: str, *events: EventLog) -> StepFunctionsLauncher:
     from adapters.aws.sfn_launcher import StepFunctionsLauncher
 
-    return StepFunctionsLauncher(container.sfn(), state_machine_arn, events)
+    return StepFunctionsLauncher(container.sfn(), state_machine_arn, FanOutEventLog(*events))

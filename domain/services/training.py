@@ -52,8 +52,7 @@ def run_training(ctx: RunContext) -> dict[str, Any]:
     if store.exists(layout.model_card_key):
         # The card is written after the model: this run trained already (on AWS, a resumed
         # execution runs the training task again; nothing else records that it finished).
-        card = load_card(ctx)
-        return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
+        return card_report(load_card(ctx))
     sample = ctx.ports.engine.sample(
         training_rows_sql(ctx.label),
         {"features": layout.features},
@@ -71,6 +70,11 @@ def run_training(ctx: RunContext) -> dict[str, Any]:
     store.put(layout.model_key, blob)
     store.put(layout.model_card_key, json.dumps(card, indent=1).encode())
     return {"training_rows": sample.num_rows, "model_version": version, **metrics.as_dict()}
+
+
+def card_report(card: dict[str, Any]) -> dict[str, Any]:
+    """The training stage's report, as a model card records it."""
+    return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
 
 
 def load_card(ctx: RunContext) -> dict[str, Any]:

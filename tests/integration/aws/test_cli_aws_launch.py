@@ -17,9 +17,10 @@ import pytest
 from moto import mock_aws
 from rich.console import Console
 
+from adapters.aws.sfn_launcher import StepFunctionsLauncher
 from domain.errors import SpecError
 from domain.run_lifecycle import run_fingerprints
-from domain.run_state import RunState
+from domain.run_state import RunState, StageRecord
 from domain.spec import PipelineSpec
 from entrypoints import containers
 from entrypoints.aws_launch import run_on_aws
@@ -97,6 +98,36 @@ def test_without_the_state_machine_arn_the_cli_says_what_to_set(
     spec = load_spec(tmp_path / "spec.toml")
     with pytest.raises(SpecError, match="BATCHML_STATE_MACHINE_ARN is not set"):
         run_on_aws(tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), "r")
+
+
+def test_the_training_stage_the_execution_ran_enters_the_run_state_and_summary(
+    aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = s3_spec(tmp_path)
+    s3 = boto3.client("s3")
+    run_id = "20261126t000000z-train"
+    done = RunState(run_id=run_id, fingerprints=spec.fingerprints(), started_at=time.time(), status="SUCCEEDED")
+    done.stages["features"] = StageRecord("SUCCEEDED", 1, 2.0, {})
+    s3.put_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/run.json", Body=json.dumps(done.to_json()).encode())
+    card = {"training_rows": 900, "model_version": "m1", "metrics": {"r2": 0.8}}
+    s3.put_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/model/model_card.json", Body=json.dumps(card).encode())
+    # moto's Pass states end no stage: stand in for the translator's report of the training task.
+    watch = StepFunctionsLauncher.watch
+
+    def watched(self: StepFunctionsLauncher, execution_arn: str) -> str:
+        status = watch(self, execution_arn)
+        self.events.emit("stage_succeeded", stage="training", seconds=42.5, attempts=2)
+        return status
+
+    monkeypatch.setattr(StepFunctionsLauncher, "watch", watched)
+    state, _ = run_on_aws(tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), run_id)
+    assert state is not None
+    assert list(state.stages) == ["features", "training"]
+    assert state.stages["training"] == StageRecord(
+        "SUCCEEDED", 2, 42.5, {"training_rows": 900, "model_version": "m1", "r2": 0.8}
+    )
+    saved = json.loads(s3.get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/run.json")["Body"].read())
+    assert saved["stages"]["training"]["attempts"] == 2
 
 
 def failed_run(spec: PipelineSpec, run_id: str, spec_text: bytes = b"the run's own spec") -> None:
