@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from adapters.local.paths import resolve_key
+from domain.errors import QueryError
 from domain.identifiers import check_identifier, is_identifier
 from domain.ports.catalog import Catalog
 
@@ -137,4 +138,7 @@ class DuckDBCatalog(Catalog):
                 conn.execute(
                     f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}', hive_partitioning = {hive})"
                 )
-            return conn.sql(sql).to_arrow_table()
+            try:
+                return conn.sql(sql).to_arrow_table()
+            except duckdb.Error as exc:  # the user's SQL: say what DuckDB said, no traceback
+                raise QueryError(f"DuckDB: {exc}", sql_name="query") from None

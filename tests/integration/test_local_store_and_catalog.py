@@ -8,6 +8,7 @@ import pytest
 
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.filesystem_store import FilesystemObjectStore
+from domain.errors import QueryError
 
 
 def test_keys_cannot_leave_the_root(tmp_path: Path) -> None:
@@ -57,3 +58,12 @@ def test_query_reaches_a_runs_own_tables(tmp_path: Path) -> None:
     assert catalog.query("SELECT count(*) AS n FROM staging", run_id="r1").to_pylist() == [{"n": 3}]
     with pytest.raises(FileNotFoundError, match="no run r9"):
         catalog.query("SELECT 1", run_id="r9")
+
+
+def test_a_bad_query_is_a_query_error_with_duckdbs_words(tmp_path: Path) -> None:
+    catalog = DuckDBCatalog(tmp_path)
+    catalog.ensure_table("results", pa.schema([("id", pa.string())]), "results/results/")
+    with pytest.raises(QueryError, match=r"^query: DuckDB: Parser Error: syntax error at or near \"SELEC\""):
+        catalog.query("SELEC 1")
+    with pytest.raises(QueryError, match="Table with name nonexistent does not exist"):
+        catalog.query("SELECT * FROM nonexistent")
