@@ -222,6 +222,10 @@ def build_container(
         raise SpecError(f"task runner {settings.task_runner!r} is not one of {list(TASK_RUNNERS)}")
     if "://" in spec.output.root:
         raise SpecError(f"[output] root: {spec.output.root} is a URI; the {backend} backend needs a local folder")
+    try:  # once, here: later a stage would fail on it with a bare "[Errno 13] ..."
+        Path(spec.output.root).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"[output] root: cannot create {spec.output.root}: {exc.strerror or exc}") from None
     container = Container()
     container.config.from_dict(
         {
@@ -254,9 +258,8 @@ def host_folders(spec: PipelineSpec, spec_file: Path) -> list[str]:
         (base / spec.sql.staging).resolve().parent,
         (base / spec.sql.features).resolve().parent,
         source if source.is_dir() else source.parent,
-        Path(spec.output.root),
+        Path(spec.output.root),  # build_container created it
     }
-    Path(spec.output.root).mkdir(parents=True, exist_ok=True)
     return sorted(str(folder) for folder in folders)
 
 

@@ -47,6 +47,15 @@ def test_local_backend(tmp_path: Path) -> None:
     assert isinstance(container.task_runner(), SubprocessTaskRunner)
 
 
+def test_a_local_output_root_that_cannot_be_created_is_a_spec_error(tmp_path: Path) -> None:
+    spec_file = write_aws_spec(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    root = tmp_path / "a-file" / "lake"
+    spec = load_spec(spec_file, overrides={"pipeline": {"backend": "local"}, "output": {"root": str(root)}})
+    with pytest.raises(SpecError, match=rf"^\[output\] root: cannot create {root}: Not a directory$"):
+        containers.build_container(spec, Settings.from_environment(backend="local"), spec_file)
+
+
 @pytest.mark.usefixtures("aws")
 def test_aws_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCHML_SUBNETS", "subnet-1, subnet-2")
