@@ -54,3 +54,7 @@ class TaskFailedError(BatchmlError):
 
 class RunLockedError(BatchmlError):
     """Another run holds the output root."""
+
+
+class RunInterrupted(BatchmlError):
+    """The user stopped the command (Ctrl-C): the message says what was left and how to go on."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from domain.errors import SpecError
+from domain.errors import RunInterrupted, SpecError
 from domain.ports.event_log import EventLog
 from domain.run_lifecycle import check_resumable, record_watched_stages, run_fingerprints
 from domain.run_state import RunState
@@ -51,7 +51,15 @@ def run_on_aws(
                 f"run {run_id} is still running in {running[0]}: wait for it to end, or stop it "
                 "(aws stepfunctions stop-execution --execution-arn ...), then resume"
             )
-        status = launcher.watch(launcher.start(run_id, spec_uri, execution_name, resume=resume))
+        execution_arn = launcher.start(run_id, spec_uri, execution_name, resume=resume)
+        try:
+            status = launcher.watch(execution_arn)
+        except KeyboardInterrupt:
+            # Only the watching stops: the execution is Step Functions' and goes on.
+            raise RunInterrupted(
+                f"stopped watching run {run_id}; its execution goes on in Step Functions. Stop it with "
+                f"`aws stepfunctions stop-execution --execution-arn {execution_arn}`"
+            ) from None
     ctx = containers.run_context(container, spec, run_id)
     state = ctx.ports.run_store.load(run_id)
     if state is not None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from domain.errors import BatchmlError, SpecError, StageError
+from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.faults import FaultPlan
 from domain.identifiers import check_run_id
 from domain.run_lifecycle import start_run
@@ -40,17 +40,18 @@ def run_pipeline(
         return run_pipeline_on_aws(spec_file, spec, settings, console, resume)
     container = containers.build_container(spec, settings, spec_file)
     run_id = resume or new_run_id()
-    with containers.progress_display(len(STAGE_NAMES), console) as display:
-        ctx = containers.run_context(container, spec, run_id, display)
-        state = start_run(ctx, time.time(), resume=resume is not None)
-        state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
-    print_summary(
-        console,
-        state,
-        root=spec.output.root,
-        table=spec.output.table,
-        resume_command=f"batchml run {spec_file} --resume {run_id}",
-    )
+    resume_command = f"batchml run {spec_file} --resume {run_id}"
+    try:
+        with containers.progress_display(len(STAGE_NAMES), console) as display:
+            ctx = containers.run_context(container, spec, run_id, display)
+            state = start_run(ctx, time.time(), resume=resume is not None)
+            state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
+    except KeyboardInterrupt:
+        # Like a killed run: finished stages and batches are kept, the lock is taken over at once.
+        raise RunInterrupted(
+            f"run {run_id} stopped; the published results are unchanged. Resume it: {resume_command}"
+        ) from None
+    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command=resume_command)
     return state
 
 
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args, console)
         return code
+    except RunInterrupted as exc:
+        console.print(f"\n[yellow]interrupted:[/] {escape(str(exc))}", highlight=False)
+        return 130  # the shell's code for a command ended by SIGINT
     except (BatchmlError, FileNotFoundError) as exc:
         # Messages name spec sections as "[model] ...": printed as text, not read as markup.
         console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)

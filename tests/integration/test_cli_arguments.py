@@ -1,11 +1,19 @@
-"""The CLI's numbers are checked as it parses them: a usage error naming the flag, never a
-traceback from deep inside the data generator."""
+"""The CLI's own handling of what users type and do: numbers checked as they are parsed (a
+usage error naming the flag, never a traceback from deep inside the data generator), and
+Ctrl-C ending in what to do next."""
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 import pytest
 
-from entrypoints.cli import parser
+from entrypoints import containers
+from entrypoints.cli import main, parser
+
+HOUSES = Path(__file__).resolve().parents[1] / "e2e" / "houses"
 
 
 @pytest.mark.parametrize(
@@ -33,3 +41,25 @@ def test_a_bad_number_is_a_usage_error_naming_its_flag(
 def test_good_numbers_pass_through() -> None:
     args = parser().parse_args(["demo", "--rows", "1000", "--seed", "0", "--malformed-fraction", "0"])
     assert (args.rows, args.seed, args.malformed_fraction) == (1000, 0, 0.0)
+
+
+def test_ctrl_c_ends_with_the_resume_command_and_exit_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("spec.toml", "staging.sql", "features.sql"):
+        shutil.copy(HOUSES / name, tmp_path / name)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "listings.jsonl").write_text('{"listing_id": "L1", "rooms": 2}\n')
+
+    class Interrupting:
+        def execute(self, state: object) -> object:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-stage
+
+    monkeypatch.setattr(containers, "orchestrator", lambda *_args: Interrupting())
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["run", str(tmp_path / "spec.toml")]) == 130
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    match = re.search(r"interrupted: run (\S+) stopped; the published results are unchanged\. Resume it: (.+)", out)
+    assert match is not None, out
+    assert match.group(2) == f"batchml run {tmp_path / 'spec.toml'} --resume {match.group(1)}"
