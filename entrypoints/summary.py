@@ -62,6 +62,13 @@ def print_summary(console: Console, state: RunState, *, root: str, table: str, r
             f"Model: holdout R² {training['r2']:.3f}, MAE {training['mae']:.3f}, RMSE {training['rmse']:.3f}, "
             f"interval coverage {training['interval_coverage']:.1%} on {training['holdout_rows']:,} holdout rows"
         )
+    scanned = {name: int(record.report.get("bytes_scanned", 0)) for name, record in state.stages.items()}
+    if any(scanned.values()):
+        # What Athena bills for ($ per TB scanned); locally, the Parquet DuckDB read.
+        total = sum(scanned.values())
+        unit, size = ("GB", 1e9) if total >= 1e9 else ("MB", 1e6)
+        parts = ", ".join(f"{name} {n / size:.2f}" for name, n in scanned.items() if n)
+        console.print(f"Scanned: {total / size:.2f} {unit} by the SQL stages ({parts} {unit})")
     if state.status == "SUCCEEDED":
         console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}")
         console.print(f'Query:   batchml query "SELECT value_source, count(*) FROM {table} GROUP BY 1" --root {root}')

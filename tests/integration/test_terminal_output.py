@@ -31,3 +31,13 @@ def test_query_cells_are_text() -> None:
     console = Console(record=True, width=80)
     console.print(query_cell("[python]"), query_cell(None), query_cell(0.123456))
     assert console.export_text().split() == ["[python]", "NULL", "0.1235"]
+
+
+def test_the_summary_adds_up_what_the_sql_stages_scanned() -> None:
+    state = RunState(run_id="r1", fingerprints={}, started_at=0.0, status="SUCCEEDED", finished_at=1.0)
+    state.stages["staging"] = StageRecord("SUCCEEDED", 1, 0.5, {"bytes_scanned": 1_500_000_000})
+    state.stages["features"] = StageRecord("SUCCEEDED", 1, 0.5, {"bytes_scanned": 250_000_000})
+    state.stages["training"] = StageRecord("SUCCEEDED", 1, 0.5, {})
+    console = Console(record=True, width=200)
+    print_summary(console, state, root="/lake", table="t", resume_command="")
+    assert "Scanned: 1.75 GB by the SQL stages (staging 1.50, features 0.25 GB)" in console.export_text()
