@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.csv as pa_csv
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -102,12 +104,21 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
     root = Path(load_spec(args.spec).output.root) if args.spec else args.root
     result = containers.query_catalog(root, args.sql, args.run)
+    limit = args.limit if args.limit is not None else (50 if args.format == "table" else 0)
+    shown = result.slice(0, limit) if limit else result
+    if args.format == "csv":
+        pa_csv.write_csv(shown, sys.stdout.buffer)  # for other tools: every row, no decoration
+        return 0
+    if args.format == "jsonl":
+        for row in shown.to_pylist():
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+        return 0
     grid = Table(*result.schema.names, header_style="bold")
-    for row in result.slice(0, args.limit).to_pylist():
+    for row in shown.to_pylist():
         grid.add_row(*(query_cell(v) for v in row.values()))
     console.print(grid)
-    if result.num_rows > args.limit:
-        console.print(f"({result.num_rows:,} rows, first {args.limit} shown)")
+    if shown.num_rows < result.num_rows:
+        console.print(f"({result.num_rows:,} rows, first {shown.num_rows:,} shown; --limit 0 shows all)")
     return 0
 
 
@@ -182,7 +193,10 @@ def parser() -> argparse.ArgumentParser:
     where = query.add_mutually_exclusive_group()
     where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
     where.add_argument("--spec", type=Path)
-    query.add_argument("--limit", type=_at_least(0), default=50)
+    query.add_argument(
+        "--limit", type=_at_least(0), help="rows to print (0: all; default 50 for the table, all for csv and jsonl)"
+    )
+    query.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
     query.add_argument("--run", metavar="RUN_ID", help="also query that run's own tables (staging, features, ...)")
     query.set_defaults(func=cmd_query)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")

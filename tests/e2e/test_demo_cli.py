@@ -4,6 +4,7 @@ unique, labelled records keep their labels."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,23 @@ def test_labelled_records_keep_their_label(demo: Path) -> None:
 
 
 def test_query_command_reads_the_published_table(demo: Path) -> None:
-    result = batchml("query", "SELECT count(*) AS n FROM age_predictions_rejects", "--root", str(demo / "lake"))
-    assert "n" in result.stdout
+    lake = str(demo / "lake")
+    with published(demo / "lake", "age_predictions") as db:
+        (rejects,) = db.execute("SELECT count(*) FROM age_predictions_rejects").fetchone()  # type: ignore[misc]
+        (total,) = db.execute("SELECT count(*) FROM age_predictions").fetchone()  # type: ignore[misc]
+    result = batchml("query", "SELECT count(*) AS n FROM age_predictions_rejects", "--root", lake)
+    assert re.search(rf"│ {rejects} +│", result.stdout), result.stdout
+    # The table shows 50 rows and says so; csv and jsonl give every row, for other tools.
+    table = batchml("query", "SELECT id FROM age_predictions", "--root", lake)
+    assert f"({total:,} rows, first 50 shown; --limit 0 shows all)" in table.stdout
+    csv = batchml("query", "SELECT id, value_source FROM age_predictions", "--root", lake, "--format", "csv")
+    lines = csv.stdout.splitlines()
+    assert lines[0] == '"id","value_source"' and len(lines) == total + 1
+    jsonl = batchml("query", "SELECT id, value FROM age_predictions ORDER BY id", "--root", lake, "--format", "jsonl")
+    first = json.loads(jsonl.stdout.splitlines()[0])
+    assert set(first) == {"id", "value"} and len(jsonl.stdout.splitlines()) == total
+    limited = batchml("query", "SELECT id FROM age_predictions", "--root", lake, "--format", "csv", "--limit", "3")
+    assert len(limited.stdout.splitlines()) == 4
 
 
 def test_intermediates_are_cleaned_up_and_the_record_kept(demo: Path) -> None:
