@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow.csv as pa_csv
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.faults import FaultPlan
@@ -24,8 +19,10 @@ from domain.run_state import RunState
 from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
+from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.query_command import add_query_command
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 from entrypoints.summary import print_summary
@@ -101,32 +98,6 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     return 0 if state.status == "SUCCEEDED" else 1
 
 
-def cmd_query(args: argparse.Namespace, console: Console) -> int:
-    root = Path(load_spec(args.spec).output.root) if args.spec else args.root
-    result = containers.query_catalog(root, args.sql, args.run)
-    limit = args.limit if args.limit is not None else (50 if args.format == "table" else 0)
-    shown = result.slice(0, limit) if limit else result
-    if args.format == "csv":
-        pa_csv.write_csv(shown, sys.stdout.buffer)  # for other tools: every row, no decoration
-        return 0
-    if args.format == "jsonl":
-        for row in shown.to_pylist():
-            sys.stdout.write(json.dumps(row, default=str) + "\n")
-        return 0
-    grid = Table(*result.schema.names, header_style="bold")
-    for row in shown.to_pylist():
-        grid.add_row(*(query_cell(v) for v in row.values()))
-    console.print(grid)
-    if shown.num_rows < result.num_rows:
-        console.print(f"({result.num_rows:,} rows, first {shown.num_rows:,} shown; --limit 0 shows all)")
-    return 0
-
-
-def query_cell(value: object) -> Text:
-    """A query result as text: "[python]" in the data is a value, not a style."""
-    return Text("NULL" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
-
-
 def cmd_rollback(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.spec)
     container = containers.build_container(spec, Settings.from_environment(), args.spec)
@@ -142,43 +113,18 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {value}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="batchml", description="Batch ML over a data lake, locally or on AWS.")
     sub = top.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the age example's data and run its pipeline")
     # Checked here, so a bad number is a usage error naming its flag, not a traceback.
-    demo.add_argument("--rows", type=_at_least(1), default=1_000_000)
+    demo.add_argument("--rows", type=at_least(1), default=1_000_000)
     demo.add_argument("--dir", type=Path, default=Path(DEFAULT_DEMO_DIR))
-    demo.add_argument("--seed", type=_at_least(0), default=42)
-    demo.add_argument("--malformed-fraction", type=_fraction, default=0.001)
+    demo.add_argument("--seed", type=at_least(0), default=42)
+    demo.add_argument("--malformed-fraction", type=fraction, default=0.001)
+    demo.add_argument("--rows-per-batch", type=at_least(1), help="override the example spec's [batches] rows_per_batch")
     demo.add_argument(
-        "--rows-per-batch", type=_at_least(1), help="override the example spec's [batches] rows_per_batch"
-    )
-    demo.add_argument(
-        "--max-concurrency", type=_at_least(1), help="override the example spec's [batches] max_concurrency"
+        "--max-concurrency", type=at_least(1), help="override the example spec's [batches] max_concurrency"
     )
     demo.add_argument("--task-runner", choices=containers.TASK_RUNNERS)
     demo.set_defaults(func=cmd_demo)
@@ -188,17 +134,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--task-runner", choices=containers.TASK_RUNNERS, help="how local tasks run (default forkserver)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
     run.set_defaults(func=cmd_run)
-    query = sub.add_parser("query", help="SQL over the published tables (DuckDB dialect)")
-    query.add_argument("sql")
-    where = query.add_mutually_exclusive_group()
-    where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
-    where.add_argument("--spec", type=Path)
-    query.add_argument(
-        "--limit", type=_at_least(0), help="rows to print (0: all; default 50 for the table, all for csv and jsonl)"
-    )
-    query.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
-    query.add_argument("--run", metavar="RUN_ID", help="also query that run's own tables (staging, features, ...)")
-    query.set_defaults(func=cmd_query)
+    add_query_command(sub)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
     back.add_argument("spec", type=Path)
     back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")

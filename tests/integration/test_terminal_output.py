@@ -7,7 +7,7 @@ from rich.console import Console
 
 from adapters.local.progress import RichProgressEventLog
 from domain.run_state import Failure, RunState, StageRecord
-from entrypoints.cli import query_cell
+from entrypoints.query_command import query_cell
 from entrypoints.summary import print_summary
 
 
