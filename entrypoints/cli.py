@@ -23,6 +23,7 @@ from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.query_command import add_query_command
+from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 from entrypoints.summary import print_summary
@@ -135,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
     run.set_defaults(func=cmd_run)
     add_query_command(sub)
+    add_runs_command(sub)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
     back.add_argument("spec", type=Path)
     back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")

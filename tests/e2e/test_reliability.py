@@ -107,6 +107,15 @@ def test_a_batch_that_always_fails_leaves_the_published_results_unchanged(tmp_pa
     assert "injected permanent fault in batch 2" in failed["failure"]["error"]
     assert results(tmp_path / "lake") == before
     assert [e["event"] for e in events(tmp_path / "lake")].count("run_failed") == 1
+    # `batchml runs` lists both: the failed one with where it failed, the table still on the first.
+    listing = batchml("runs", str(spec)).stdout
+    rows = {line.split("│")[1].strip(): line for line in listing.splitlines() if "│ 2" in line}
+    assert len(rows) == 2
+    failed_row = rows[failed["run_id"]]
+    assert "FAILED" in failed_row and "prediction batch 2: " in failed_row and "6/10" in failed_row
+    (first_row,) = [row for run, row in rows.items() if run != failed["run_id"]]
+    assert "SUCCEEDED" in first_row and "shown" in first_row and "10/10" in first_row
+    assert f"Resume one with: batchml run {spec} --resume {failed['run_id']}" in " ".join(listing.split())
 
 
 def test_two_runs_on_one_root_one_runs_the_other_gets_the_lock_error(tmp_path: Path) -> None:
