@@ -24,6 +24,7 @@ from domain.run_state import RunState, StageRecord
 from domain.spec import PipelineSpec
 from entrypoints import containers
 from entrypoints.aws_launch import run_on_aws
+from entrypoints.cli import main
 from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_loader import load_spec
 
@@ -200,3 +201,25 @@ def test_a_resume_that_would_be_refused_starts_no_execution(
             tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), run_id, resume=True
         )
     assert executions(aws_env) == []
+
+
+def test_runs_lists_the_runs_in_the_s3_lake(
+    aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    s3_spec(tmp_path)
+    failed_run(load_spec(tmp_path / "spec.toml"), "20261126t000000z-fail")
+    s3 = boto3.client("s3")
+    done = RunState(run_id="20261125t000000z-good", fingerprints={}, started_at=1.0, finished_at=61.0)
+    done.status = "SUCCEEDED"
+    s3.put_object(Bucket=BUCKET, Key=f"lake/runs/{done.run_id}/run.json", Body=json.dumps(done.to_json()).encode())
+    history = {"runs": [done.run_id]}
+    s3.put_object(Bucket=BUCKET, Key="lake/results/house_prices/_published.json", Body=json.dumps(history).encode())
+
+    assert main(["runs", str(tmp_path / "spec.toml"), "--backend", "aws"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "│ 2026" in line]
+    assert "20261126t000000z-fail" in rows[0] and "FAILED" in rows[0]  # newest first
+    assert "20261125t000000z-good" in rows[1] and "SUCCEEDED" in rows[1] and "shown" in rows[1]
+    assert "60.0" in rows[1]
+    assert "--resume 20261126t000000z-fail" in " ".join(out.split())
