@@ -61,7 +61,7 @@ def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
         raise RunLockedError(
             f"run {holder} is active on {ctx.ports.store.uri('')}: wait for it to end "
             f"(if it died, its lock is taken over at once on the same machine, else {stale_after:.0f}s after "
-            "its last heartbeat)"
+            f"its last heartbeat), or, if it was stopped, continue it with --resume {holder}"
         )
     state = run_store.load(ctx.run_id) or RunState(
         run_id=ctx.run_id,

@@ -131,7 +131,8 @@ def test_two_runs_on_one_root_one_runs_the_other_gets_the_lock_error(tmp_path: P
     assert first.returncode == 0, first_output
     assert second.returncode == 2
     first_id = only_run_state(tmp_path / "lake")["run_id"]
-    assert f"run {first_id} is active" in second_output.replace("\n", " ")
+    said = " ".join(second_output.split())
+    assert f"run {first_id} is active" in said and f"continue it with --resume {first_id}" in said
 
 
 def test_a_new_run_after_a_crash_is_not_blocked_by_the_dead_runs_lock(tmp_path: Path) -> None:
