@@ -88,6 +88,23 @@ def fail_run(ctx: RunContext, state: RunState, stage: str, error: str, now: floa
     ctx.ports.run_store.release_lock(ctx.run_id)
 
 
+def end_run_failed(
+    ctx: RunContext, state: RunState, stage: str, error: str, now: float, batch: int | None = None
+) -> None:
+    """The failure route from outside the run (a Step Functions Catch, a stopped execution): the
+    stage still marked RUNNING (its Lambda timed out, its execution was stopped) is closed as
+    FAILED first, then the run ends as fail_run ends it."""
+    record = state.stages.get(stage)
+    if record is not None and record.status == "RUNNING":
+        record_stage(ctx, state, stage, StageRecord("FAILED", record.attempts, record.seconds))
+    fail_run(ctx, state, stage, error, now, batch)
+
+
+def running_stage(state: RunState) -> str | None:
+    """The stage the run's state shows as running, if any."""
+    return next((name for name, record in state.stages.items() if record.status == "RUNNING"), None)
+
+
 def succeed_run(ctx: RunContext, state: RunState, now: float) -> None:
     state.status, state.finished_at = "SUCCEEDED", now
     ctx.ports.run_store.save(state)

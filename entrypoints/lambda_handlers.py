@@ -22,7 +22,14 @@ from domain.errors import RunLockedError, SpecError
 from domain.identifiers import check_run_id
 from domain.pipeline import run_function_stage
 from domain.retry import is_retryable
-from domain.run_lifecycle import fail_run, lock_stale_after, record_stage, start_run, succeed_run
+from domain.run_lifecycle import (
+    end_run_failed,
+    lock_stale_after,
+    record_stage,
+    running_stage,
+    start_run,
+    succeed_run,
+)
 from domain.run_state import RunState, StageRecord
 from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
@@ -204,9 +211,36 @@ def record_failure(event: dict[str, Any], context: object = None) -> dict[str, A
     state = ctx.ports.run_store.load(run.run_id)
     if state is None:
         state = RunState(run_id=run.run_id, fingerprints=ctx.spec.fingerprints(), started_at=now)
-    record = state.stages.get(stage)
-    if record is not None and record.status == "RUNNING":  # e.g. a Lambda that timed out
-        record_stage(ctx, state, stage, StageRecord("FAILED", record.attempts, record.seconds))
     batch = event.get("batch")
-    fail_run(ctx, state, stage, error_text(event.get("error")), now, None if batch is None else int(batch))
+    end_run_failed(ctx, state, stage, error_text(event.get("error")), now, None if batch is None else int(batch))
     return {"run_id": run.run_id, "status": "FAILED", "stage": stage}
+
+
+STOPPED_STATUSES = ("ABORTED", "TIMED_OUT")
+
+
+def execution_stopped(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    """EventBridge's "Step Functions Execution Status Change" for an execution that was stopped
+    or timed out: no Catch runs then, so the run would stay RUNNING and hold the root's lock
+    until it went stale (an hour by default). End it FAILED and free the root, unless another
+    execution of the run is running (a resume started since the stop)."""
+    detail = event.get("detail") or {}
+    status = str(detail.get("status"))
+    try:
+        run_input = json.loads(detail.get("input") or "{}")
+    except ValueError:
+        run_input = {}
+    run = RunEvent.parse(run_input if isinstance(run_input, dict) else {})
+    if status not in STOPPED_STATUSES:
+        return {"run_id": run.run_id, "status": status, "changed": False}
+    ctx, container = _context(run)
+    state = ctx.ports.run_store.load(run.run_id)
+    if state is None or state.status != "RUNNING":
+        return {"run_id": run.run_id, "status": state.status if state else "NONE", "changed": False}
+    running = containers.launcher(container, str(detail.get("stateMachineArn")), ctx.ports.events).running(run.run_id)
+    if running:
+        return {"run_id": run.run_id, "status": "RUNNING", "changed": False, "running": running[0]}
+    stage = running_stage(state) or "unknown"
+    error = f"execution {status}: {detail.get('executionArn', '?')} (stopped from outside the pipeline)"
+    end_run_failed(ctx, state, stage, error, time.time())
+    return {"run_id": run.run_id, "status": "FAILED", "stage": stage, "changed": True}

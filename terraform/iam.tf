@@ -225,6 +225,13 @@ data "aws_iam_policy_document" "lambda" {
     ]
   }
 
+  # execution_stopped leaves a run alone while another execution of it (a resume) is running.
+  statement {
+    sid       = "ListPipelineExecutions"
+    actions   = ["states:ListExecutions"]
+    resources = [local.state_machine_arn]
+  }
+
   dynamic "statement" {
     for_each = local.use_kms ? [local.kms_key_arn] : []
     content {

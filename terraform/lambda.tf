@@ -8,7 +8,7 @@
 
 resource "aws_lambda_function" "stage" {
   # checkov:skip=CKV_AWS_117: deliberately outside the VPC, see the comment at the top of this file
-  # checkov:skip=CKV_AWS_116: the state machine invokes every stage synchronously and owns retries and failure routing; a dead-letter queue only receives asynchronous invocations
+  # checkov:skip=CKV_AWS_116: the state machine invokes every stage synchronously and owns retries and failure routing; a dead-letter queue only receives asynchronous invocations. The one asynchronous caller, EventBridge for execution_stopped, retries itself (sfn.tf), and a lost event only leaves the run's lock to go stale as before
   # checkov:skip=CKV_AWS_115: reserved concurrency is carved out of the account's pool (new accounts have 10 and AWS refuses any reservation there), and each stage runs once per pipeline run, so there is nothing to cap
   # checkov:skip=CKV_AWS_272: code signing applies to .zip packages only; container images are pinned by immutable ECR tag and scanned on push
   for_each = local.lambda_functions

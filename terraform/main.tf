@@ -52,6 +52,8 @@ locals {
     "publish",
     "cleanup",
     "record_failure",
+    # Not a state: EventBridge invokes it when an execution is stopped or times out (sfn.tf).
+    "execution_stopped",
   ]
 
   lambda_functions = {

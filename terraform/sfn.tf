@@ -41,3 +41,39 @@ resource "aws_sfn_state_machine" "pipeline" {
   # Log delivery is checked when the machine is created; the role must already allow it.
   depends_on = [aws_iam_role_policy.sfn]
 }
+
+# A stopped (ABORTED) or timed-out execution runs no Catch, so no record_failure: its run would
+# stay RUNNING and hold the lake's run lock until the lock went stale. Step Functions reports
+# every status change to the default event bus; this rule hands those two to the
+# execution_stopped Lambda, which ends the run FAILED and frees the lock (unless a resumed
+# execution of the run is already running).
+resource "aws_cloudwatch_event_rule" "execution_stopped" {
+  name        = "${local.name_prefix}-execution-stopped"
+  description = "A ${local.name_prefix} pipeline execution was stopped or timed out: end its run"
+  event_pattern = jsonencode({
+    source        = ["aws.states"]
+    "detail-type" = ["Step Functions Execution Status Change"]
+    detail = {
+      status          = ["ABORTED", "TIMED_OUT"]
+      stateMachineArn = [local.state_machine_arn]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "execution_stopped" {
+  rule = aws_cloudwatch_event_rule.execution_stopped.name
+  arn  = aws_lambda_function.stage["execution_stopped"].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+}
+
+resource "aws_lambda_permission" "execution_stopped" {
+  statement_id  = "InvokedByExecutionStoppedRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.stage["execution_stopped"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.execution_stopped.arn
+}

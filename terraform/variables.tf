@@ -280,7 +280,7 @@ variable "lambda_overrides" {
   validation {
     condition = alltrue([for stage in keys(var.lambda_overrides) : contains([
       "pre_cleanup", "staging", "features", "batch_planning", "results_table",
-      "aggregation", "publish", "cleanup", "record_failure",
+      "aggregation", "publish", "cleanup", "record_failure", "execution_stopped",
     ], stage)])
     error_message = "lambda_overrides keys must be Lambda stage names."
   }

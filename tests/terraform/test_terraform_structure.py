@@ -31,10 +31,13 @@ from tests.terraform.hcl_checks import (
 
 TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 
-# One Lambda per function stage of the graph, plus the failure route: taken from the code, so
-# the deployment cannot fall behind the stage graph.
+# One Lambda per function stage of the graph, plus the failure route and the handler of stopped
+# executions: taken from the code, so the deployment cannot fall behind the stage graph.
 _GRAPH = build_graph(load_spec(Path(__file__).resolve().parents[2] / "examples" / "age" / "spec.toml"))
-LAMBDA_STAGES = [s.name for s in _GRAPH.stages if s.kind is StageKind.FUNCTION] + [_GRAPH.failure_route]
+LAMBDA_STAGES = [s.name for s in _GRAPH.stages if s.kind is StageKind.FUNCTION] + [
+    _GRAPH.failure_route,
+    "execution_stopped",
+]
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +120,18 @@ def test_versions_are_pinned(config: Config) -> None:
     aws = terraform["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
     assert re.fullmatch(r"~> 5\.\d+", aws["version"])
+
+
+def test_stopped_executions_reach_the_execution_stopped_lambda_and_only_from_their_rule(config: Config) -> None:
+    resources = config.resources()
+    rule = resources[("aws_cloudwatch_event_rule", "execution_stopped")]
+    pattern = rule["event_pattern"]
+    for text in ('"aws.states"', '"Step Functions Execution Status Change"', '"ABORTED"', '"TIMED_OUT"'):
+        assert text in pattern
+    assert "local.state_machine_arn" in pattern  # this deployment's executions only
+    target = resources[("aws_cloudwatch_event_target", "execution_stopped")]
+    assert target["arn"] == '${aws_lambda_function.stage["execution_stopped"].arn}'
+    permission = resources[("aws_lambda_permission", "execution_stopped")]
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["source_arn"] == "${aws_cloudwatch_event_rule.execution_stopped.arn}"
+    assert permission["function_name"] == '${aws_lambda_function.stage["execution_stopped"].function_name}'

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from adapters.aws.athena_engine import working_table
@@ -152,3 +153,60 @@ def test_errors_are_sorted_by_whether_a_retry_can_help() -> None:
 )
 def test_error_text_reads_step_functions_causes(error: dict[str, str], text: str) -> None:
     assert lambda_handlers.error_text(error) == text
+
+
+def stopped(event: dict[str, Any], status: str, machine: str) -> dict[str, Any]:
+    """What EventBridge delivers when an execution of the pipeline changes status."""
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": machine.replace(":stateMachine:", ":execution:") + ":r1",
+            "stateMachineArn": machine,
+            "status": status,
+            "input": json.dumps(event),
+        },
+    }
+
+
+@pytest.fixture
+def machine(aws: None) -> str:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = json.dumps({"StartAt": "wait", "States": {"wait": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    arn: str = sfn.create_state_machine(
+        name="batchml-pipeline", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    return arn
+
+
+def test_a_stopped_execution_ends_its_run_failed_and_frees_the_root(
+    event: dict[str, Any], s3_store: S3ObjectStore, machine: str
+) -> None:
+    lambda_handlers.pre_cleanup(event, None)
+    state = run_json(s3_store, "r1")
+    state["stages"]["staging"] = {"status": "RUNNING", "attempts": 1, "seconds": 0.0, "report": {}}
+    s3_store.put("runs/r1/run.json", json.dumps(state).encode())  # staging was running when stopped
+
+    assert lambda_handlers.execution_stopped(stopped(event, "SUCCEEDED", machine))["changed"] is False
+    result = lambda_handlers.execution_stopped(stopped(event, "ABORTED", machine))
+    assert result == {"run_id": "r1", "status": "FAILED", "stage": "staging", "changed": True}
+    state = run_json(s3_store, "r1")
+    assert state["status"] == "FAILED" and state["stages"]["staging"]["status"] == "FAILED"
+    assert state["failure"]["error"].startswith("execution ABORTED: arn:aws:states:")
+    assert not s3_store.exists("runs/_lock.json")  # a new run may start at once
+    # Delivered twice (EventBridge delivers at least once): nothing more happens.
+    assert lambda_handlers.execution_stopped(stopped(event, "ABORTED", machine))["changed"] is False
+
+
+def test_a_stop_is_ignored_while_a_resumed_execution_of_the_run_is_running(
+    event: dict[str, Any], s3_store: S3ObjectStore, machine: str
+) -> None:
+    lambda_handlers.pre_cleanup(event, None)
+    # moto here does not execute state machines: the started execution stays RUNNING.
+    boto3.client("stepfunctions", region_name="us-east-1").start_execution(
+        stateMachineArn=machine, name="r1-resume-1764115200", input=json.dumps({**event, "resume": True})
+    )
+    result = lambda_handlers.execution_stopped(stopped(event, "TIMED_OUT", machine))
+    assert result["changed"] is False and result["running"].endswith(":r1-resume-1764115200")
+    assert run_json(s3_store, "r1")["status"] == "RUNNING"
+    assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
