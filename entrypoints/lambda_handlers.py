@@ -230,7 +230,10 @@ def execution_stopped(event: dict[str, Any], context: object = None) -> dict[str
         run_input = json.loads(detail.get("input") or "{}")
     except ValueError:
         run_input = {}
-    run = RunEvent.parse(run_input if isinstance(run_input, dict) else {})
+    try:
+        run = RunEvent.parse(run_input if isinstance(run_input, dict) else {})
+    except PermanentError as exc:  # not a pipeline run's input: nothing of ours to end, and a retry changes nothing
+        return {"status": status, "changed": False, "ignored": str(exc)}
     if status not in STOPPED_STATUSES:
         return {"run_id": run.run_id, "status": status, "changed": False}
     ctx, container = _context(run)

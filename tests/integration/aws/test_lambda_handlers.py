@@ -188,6 +188,8 @@ def test_a_stopped_execution_ends_its_run_failed_and_frees_the_root(
     s3_store.put("runs/r1/run.json", json.dumps(state).encode())  # staging was running when stopped
 
     assert lambda_handlers.execution_stopped(stopped(event, "SUCCEEDED", machine))["changed"] is False
+    garbage = stopped({"not": "ours"}, "ABORTED", machine)  # started by hand with another input
+    assert lambda_handlers.execution_stopped(garbage)["changed"] is False
     result = lambda_handlers.execution_stopped(stopped(event, "ABORTED", machine))
     assert result == {"run_id": "r1", "status": "FAILED", "stage": "staging", "changed": True}
     state = run_json(s3_store, "r1")
