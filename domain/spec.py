@@ -157,6 +157,17 @@ class PipelineSpec(_Section):
         parts[f"SQL file {sql['features']}"] = sql["features_sql"]
         return {name: _hash(value) for name, value in sorted(parts.items())}
 
+    def differences(self, other: PipelineSpec) -> list[str]:
+        """The parts that decide the results and differ between two specs. SQL files are compared
+        by role and text, not by name: a run's copy of its spec may name them differently."""
+
+        def parts(spec: PipelineSpec) -> dict[str, str]:
+            kept = {k: v for k, v in spec.fingerprints().items() if not k.startswith("SQL file ")}
+            return kept | {"staging SQL": _hash(spec.sql.staging_sql), "features SQL": _hash(spec.sql.features_sql)}
+
+        mine, theirs = parts(self), parts(other)
+        return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+
     def fingerprint(self) -> str:
         """One hash of everything that decides the results: settings and SQL text."""
         return _hash(self.fingerprints())

@@ -21,7 +21,7 @@ from domain.run_state import RunState
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
-from entrypoints.spec_source import SPEC_NAME, run_spec_prefix, upload_spec
+from entrypoints.spec_source import SPEC_NAME, load_spec_uri, run_spec_prefix, upload_spec
 
 
 def run_on_aws(
@@ -80,10 +80,23 @@ class StageEnds(EventLog):
 
 def resumed_spec(container: containers.Container, spec: PipelineSpec, run_id: str) -> str:
     """The run's own copy of its spec (a resume never replaces it), once the checks the first
-    stage makes have passed here too: a resume that would be refused starts no execution."""
+    stage makes have passed here too: a resume that would be refused starts no execution.
+
+    The user's spec must say what the copy says; the checks then run on the copy, which is what
+    the execution reads (its SQL files may have been renamed when it was uploaded)."""
     ctx = containers.run_context(container, spec, run_id)
-    check_resumable(ctx, ctx.ports.run_store.load(run_id), True, run_fingerprints(ctx))
+    state = ctx.ports.run_store.load(run_id)
     key = run_spec_prefix(run_id) + SPEC_NAME
-    if not ctx.ports.store.exists(key):
-        raise SpecError(f"run {run_id} has no spec at {ctx.ports.store.uri(key)}: it was not started on AWS")
-    return ctx.ports.store.uri(key)
+    uri = ctx.ports.store.uri(key)
+    if state is not None and not ctx.ports.store.exists(key):
+        raise SpecError(f"run {run_id} has no spec at {uri}: it was not started on AWS")
+    own = load_spec_uri(uri, containers.s3_client(AwsSettings.from_environment())) if state else spec
+    changed = spec.differences(own)
+    if changed:
+        raise SpecError(
+            f"run {run_id} cannot be resumed: your spec differs from the run's own copy ({uri}) in "
+            f"{', '.join(changed)} (a resumed run computes what it started with); start a new run instead"
+        )
+    own_ctx = containers.run_context(container, own, run_id)
+    check_resumable(own_ctx, state, True, run_fingerprints(own_ctx))
+    return uri

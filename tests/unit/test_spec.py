@@ -54,3 +54,14 @@ def test_fingerprint_changes_with_the_sql_but_not_the_backend() -> None:
     other_backend = PipelineSpec.model_validate(spec_data(pipeline={"name": "demo", "backend": "aws"}))
     assert base.fingerprint() != other_sql.fingerprint()
     assert base.fingerprint() == other_backend.fingerprint()
+
+
+def test_differences_compare_sql_by_role_and_text_not_by_file_name() -> None:
+    base = PipelineSpec.model_validate(spec_data())
+    renamed = PipelineSpec.model_validate(spec_data(sql={"staging": "/abs/staging.sql", "features": "f2.sql"}))
+    assert base.fingerprints() != renamed.fingerprints()  # the file names are part of those
+    assert base.differences(renamed) == []
+    edited = PipelineSpec.model_validate(
+        spec_data(sql={"features_sql": "SELECT id, label, x * 2 AS x FROM {{ staging }}"}, model={"seed": 7})
+    )
+    assert base.differences(edited) == ["features SQL", "model"]

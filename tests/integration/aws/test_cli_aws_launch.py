@@ -27,6 +27,7 @@ from entrypoints.aws_launch import run_on_aws
 from entrypoints.cli import main
 from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_loader import load_spec
+from entrypoints.spec_source import load_spec_uri, upload_spec
 
 HOUSES = Path(__file__).resolve().parents[2] / "e2e" / "houses"
 BUCKET = "cli-lake"
@@ -131,14 +132,17 @@ def test_the_training_stage_the_execution_ran_enters_the_run_state_and_summary(
     assert saved["stages"]["training"]["attempts"] == 2
 
 
-def failed_run(spec: PipelineSpec, run_id: str, spec_text: bytes = b"the run's own spec") -> None:
-    """What an execution that failed leaves: its state (FAILED) and its copy of the spec."""
-    settings = Settings.from_environment(backend="aws")
-    container = containers.build_container(spec, settings, "", AwsSettings.from_environment())
-    ctx = containers.run_context(container, spec, run_id)
+def failed_run(spec_file: Path, run_id: str) -> None:
+    """What an execution that failed leaves: the copy of the spec uploaded when it started, and
+    its state (FAILED), whose fingerprints the first stage took from that copy."""
+    spec = load_spec(spec_file)
+    container = containers.build_container(
+        spec, Settings.from_environment(backend="aws"), "", AwsSettings.from_environment()
+    )
+    own = load_spec_uri(upload_spec(spec_file, container.object_store(), run_id), boto3.client("s3"))
+    ctx = containers.run_context(container, own, run_id)
     state = RunState(run_id=run_id, fingerprints=run_fingerprints(ctx), started_at=time.time(), status="FAILED")
     ctx.ports.run_store.save(state)
-    ctx.ports.store.put(f"runs/{run_id}/spec/spec.toml", spec_text)
 
 
 def executions(arn: str) -> list[dict[str, Any]]:
@@ -150,7 +154,9 @@ def executions(arn: str) -> list[dict[str, Any]]:
 def test_resume_starts_a_new_execution_of_the_same_run_with_its_own_spec(aws_env: str, tmp_path: Path) -> None:
     spec = s3_spec(tmp_path)
     run_id = "20261126t000000z-fail"
-    failed_run(spec, run_id)
+    failed_run(tmp_path / "spec.toml", run_id)
+    s3 = boto3.client("s3")
+    copy = s3.get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/spec/spec.toml")["Body"].read()
     console = Console(record=True, width=160)
     state, status = run_on_aws(
         tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), console, run_id, resume=True
@@ -161,16 +167,32 @@ def test_resume_starts_a_new_execution_of_the_same_run_with_its_own_spec(aws_env
     spec_uri = f"s3://{BUCKET}/lake/runs/{run_id}/spec/spec.toml"
     assert json.loads(execution["input"]) == {"run_id": run_id, "spec_uri": spec_uri, "resume": True}
     # The run keeps computing what it started with: its spec copy is not replaced.
-    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/spec/spec.toml")["Body"].read()
-    assert body == b"the run's own spec"
+    assert s3.get_object(Bucket=BUCKET, Key=f"lake/runs/{run_id}/spec/spec.toml")["Body"].read() == copy
     assert "resuming" in console.export_text()
+
+
+def test_resume_accepts_a_spec_whose_sql_files_were_renamed_when_uploaded(aws_env: str, tmp_path: Path) -> None:
+    # SQL files named by absolute path are uploaded under their file names: the run's copy
+    # names them differently from the user's spec, and says the same.
+    s3_spec(tmp_path)
+    text = (tmp_path / "spec.toml").read_text()
+    for role in ("staging", "features"):
+        text = text.replace(f'{role} = "{role}.sql"', f'{role} = "{tmp_path / (role + ".sql")}"')
+    (tmp_path / "spec.toml").write_text(text)
+    spec = load_spec(tmp_path / "spec.toml")
+    run_id = "20261126t000000z-abs"
+    failed_run(tmp_path / "spec.toml", run_id)
+    _, status = run_on_aws(
+        tmp_path / "spec.toml", spec, Settings.from_environment(backend="aws"), Console(), run_id, resume=True
+    )
+    assert status == "SUCCEEDED"
 
 
 @pytest.mark.parametrize(
     ("change", "refusal"),
     [
         ("succeeded", "already succeeded; there is nothing to resume"),
-        ("spec", r"changed since it started: model"),
+        ("spec", r"your spec differs from the run's own copy \(s3://cli-lake/lake/runs/.*\) in model "),
         ("source", r"changed since it started: source files"),
         ("no state", "there is no run"),
         ("no spec copy", "has no spec at s3://cli-lake/lake/runs/.*: it was not started on AWS"),
@@ -182,7 +204,7 @@ def test_a_resume_that_would_be_refused_starts_no_execution(
     spec = s3_spec(tmp_path)
     run_id = "20261126t000000z-fail"
     if change != "no state":
-        failed_run(spec, run_id)
+        failed_run(tmp_path / "spec.toml", run_id)
     s3 = boto3.client("s3")
     if change == "succeeded":
         state = RunState.from_json(
@@ -208,7 +230,7 @@ def test_runs_lists_the_runs_in_the_s3_lake(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # one table row per line
     s3_spec(tmp_path)
-    failed_run(load_spec(tmp_path / "spec.toml"), "20261126t000000z-fail")
+    failed_run(tmp_path / "spec.toml", "20261126t000000z-fail")
     s3 = boto3.client("s3")
     done = RunState(run_id="20261125t000000z-good", fingerprints={}, started_at=1.0, finished_at=61.0)
     done.status = "SUCCEEDED"
