@@ -34,6 +34,21 @@ SPIN_COUNT = "10000"
 START_FAILED_EXIT_CODE = 127
 _START_MARK = "could not start: "
 
+# The fork server is one per process, shared by every runner: so is the thread stopping it.
+# A task must not start while a stop is pending: the stop could take the server's lock after
+# the task found the server alive (the task then connects to a dying server and exits 255),
+# or, with two stops pending, the second would stop the fresh server the task just started.
+_stop_lock = threading.Lock()
+_pending_stop: threading.Thread | None = None
+
+
+def _await_pending_stop() -> None:
+    """Wait for a stop `release` began (0.3 s at most) so the next task gets a fresh server."""
+    with _stop_lock:
+        pending = _pending_stop
+    if pending is not None:
+        pending.join()
+
 
 def _child(entry: str, argv: list[str], env: dict[str, str], output: str) -> None:
     """Runs in the forked process: output to a file, the task's environment, then its entry."""
@@ -102,6 +117,7 @@ class ForkServerTaskRunner(TaskRunner):
     def prepare(self) -> None:
         """Start the server now: it imports the task code (1.5 s, mostly scikit-learn) while the
         run's first stages work, instead of when the first task is due."""
+        _await_pending_stop()
         multiprocessing.forkserver.ensure_running()
 
     def release(self) -> None:
@@ -110,15 +126,22 @@ class ForkServerTaskRunner(TaskRunner):
         defensively and, if a later Python drops it, the server simply stays up.
 
         `_stop` waits for the server to exit, 0.3 s with scikit-learn loaded: the wait runs on
-        its own thread so the next stage starts at once. `_stop` holds the fork server's lock
-        while it waits, so a task started meanwhile waits for it and gets a fresh server.
+        its own thread so the next stage starts at once; the next task waits for it
+        (`_await_pending_stop`). Releasing while a stop is pending does nothing.
         """
+        global _pending_stop
         stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
-        if callable(stop):
-            threading.Thread(target=stop, name="forkserver-stop", daemon=True).start()
+        if not callable(stop):
+            return
+        with _stop_lock:
+            if _pending_stop is not None and _pending_stop.is_alive():
+                return
+            _pending_stop = threading.Thread(target=stop, name="forkserver-stop", daemon=True)
+            _pending_stop.start()
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         started = time.perf_counter()
+        _await_pending_stop()
         env = {**self.env, **self.role_env.get(task.role, {}), **task.env}
         with tempfile.NamedTemporaryFile(prefix="batchml-task-", suffix=".log") as output:
             process = self._context.Process(

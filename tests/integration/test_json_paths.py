@@ -120,7 +120,7 @@ def test_odd_values_read_the_same_through_the_rewrite() -> None:
 def test_keys_that_differ_only_in_case_stay_apart() -> None:
     sql = athena_to_duckdb(
         "SELECT json_extract_scalar(line, '$.a') AS lower_a, json_extract_scalar(line, '$.A') AS upper_a "
-        "FROM (VALUES ('{\"a\": 1, \"A\": 2}')) AS t(line)",
+        'FROM (VALUES (\'{"a": 1, "A": 2}\')) AS t(line)',
         sql_name="x",
     )
     assert duckdb.connect().execute(sql).fetchall() == [("1", "2")]

@@ -120,6 +120,18 @@ def test_a_released_runner_still_runs_the_next_task(make_runner: RunnerFactory) 
     assert runner.run(task("ok"), TIMEOUT).succeeded
 
 
+def test_tasks_started_right_after_releases_never_meet_a_stopping_server() -> None:
+    """A release stops the server on a thread: a task started at once, or a second release,
+    must not race that stop (CI once saw exit code 255 from a task that reached a dying server;
+    before the fix this loop failed or crashed in the standard library every time)."""
+    runner = ForkServerTaskRunner("tests.integration.fake_task:main")
+    for _ in range(30):
+        outcome = runner.run(task("ok"), TIMEOUT)
+        assert outcome.succeeded, outcome.reason
+        runner.release()
+        runner.release()
+
+
 def test_release_stops_the_fork_server() -> None:
     import multiprocessing.forkserver
 
