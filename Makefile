@@ -17,7 +17,7 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/ruff format --check domain adapters entrypoints
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
 clean:

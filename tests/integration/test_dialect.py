@@ -12,7 +12,7 @@ from domain.errors import QueryError
 
 
 def run(sql: str) -> list[tuple[object, ...]]:
-    return duckdb.sql(athena_to_duckdb(sql, sql_name="test")).fetchall()
+    return duckdb.execute(athena_to_duckdb(sql, sql_name="test")).fetchall()
 
 
 def test_try_json_parse_gives_null_for_broken_json_like_trino() -> None:

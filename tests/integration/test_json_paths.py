@@ -58,7 +58,7 @@ def test_text_that_is_not_json_gives_null_like_trino() -> None:
         "FROM (VALUES ('{\"a\": 1, \"b\": 2}'), ('{broken')) AS t(line)",
         sql_name="x",
     )
-    assert duckdb.sql(sql).fetchall() == [("1", "2"), (None, None)]
+    assert duckdb.execute(sql).fetchall() == [("1", "2"), (None, None)]
 
 
 def test_columns_checked_already_are_parsed_without_a_second_check(db: duckdb.DuckDBPyConnection) -> None:
@@ -76,7 +76,7 @@ def test_columns_checked_already_are_parsed_without_a_second_check(db: duckdb.Du
         valid_json=("line",),
     )
     with pytest.raises(duckdb.InvalidInputException, match="Malformed JSON"):
-        duckdb.sql(broken).fetchall()
+        duckdb.execute(broken).fetchall()
 
 
 # Values of every awkward kind, for each way an extraction can be read.

@@ -78,8 +78,15 @@ class FakeSqlEngine(SqlEngine):
     forgotten: list[TableRef] = field(default_factory=list)
 
     def answer(self, pattern: str, result: pa.Table | Answer) -> None:
-        fn: Answer = result if callable(result) else (lambda _sql, _inputs, t=result: t)
-        self.rules.append((pattern, fn))
+        if callable(result):
+            self.rules.append((pattern, result))
+            return
+        table = result
+
+        def fixed(_sql: str, _inputs: Mapping[str, TableRef]) -> pa.Table:
+            return table
+
+        self.rules.append((pattern, fixed))
 
     def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
         self.materialized.append((target, f"INGEST {source}"))

@@ -260,7 +260,8 @@ def features(numbered: list[tuple[str, int, str]]) -> pd.DataFrame:
     rows = _load_source(con, numbered)
     con.execute("CREATE TABLE staged AS " + _transpile("staging", source="source_lines"))
     assert con.sql("SELECT count(*) FROM staged").fetchall() == [(rows,)]
-    return con.sql(_transpile("features", staging="staged")).df()
+    frame: pd.DataFrame = con.execute(_transpile("features", staging="staged")).df()
+    return frame
 
 
 def test_staging_types_and_row_count(numbered: list[tuple[str, int, str]]) -> None:

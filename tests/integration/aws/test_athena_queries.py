@@ -3,7 +3,7 @@ and Retryable flag, scanned bytes, throttling, paginated results, a query that n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 import pytest
@@ -12,21 +12,24 @@ from adapters.aws.athena_queries import AthenaQueries
 from domain.errors import QueryError
 from tests.integration.aws.fake_athena import FakeAthena
 
+if TYPE_CHECKING:
+    from mypy_boto3_athena import AthenaClient
+
 
 def runner(client: FakeAthena, slept: list[float] | None = None, **kwargs: Any) -> AthenaQueries:
     sleeps = slept if slept is not None else []
-    return AthenaQueries(client, workgroup="wg", database="db", sleep=sleeps.append, **kwargs)  # type: ignore[arg-type]
+    return AthenaQueries(cast("AthenaClient", client), workgroup="wg", database="db", sleep=sleeps.append, **kwargs)
 
 
 def test_scanned_bytes_are_reported_and_the_request_names_workgroup_and_output() -> None:
     client = FakeAthena(["QUEUED", "RUNNING", "SUCCEEDED"], scanned=123_456)
     slept: list[float] = []
     finished = AthenaQueries(
-        client,
+        cast("AthenaClient", client),
         workgroup="wg",
         database="db",
         output_location="s3://b/results/",
-        sleep=slept.append,  # type: ignore[arg-type]
+        sleep=slept.append,
     ).run("SELECT 1", sql_name="x")
     assert finished.bytes_scanned == 123_456
     assert client.started == [
@@ -82,8 +85,13 @@ def test_a_query_past_its_timeout_is_stopped() -> None:
 
     client = FakeAthena(["RUNNING"])
     queries = AthenaQueries(
-        client, workgroup="wg", database="db", sleep=sleep, clock=lambda: now[0], timeout_seconds=30
-    )  # type: ignore[arg-type]
+        cast("AthenaClient", client),
+        workgroup="wg",
+        database="db",
+        sleep=sleep,
+        clock=lambda: now[0],
+        timeout_seconds=30,
+    )
     with pytest.raises(QueryError, match="did not finish within 30s"):
         queries.run("SELECT 1", sql_name="x")
     assert client.stopped == ["q1"]

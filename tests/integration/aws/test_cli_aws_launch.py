@@ -148,7 +148,7 @@ def failed_run(spec_file: Path, run_id: str) -> None:
 def executions(arn: str) -> list[dict[str, Any]]:
     sfn = boto3.client("stepfunctions")
     listed = sfn.list_executions(stateMachineArn=arn)["executions"]
-    return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+    return [dict(sfn.describe_execution(executionArn=e["executionArn"])) for e in listed]
 
 
 def test_resume_starts_a_new_execution_of_the_same_run_with_its_own_spec(aws_env: str, tmp_path: Path) -> None:

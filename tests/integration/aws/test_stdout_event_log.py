@@ -22,10 +22,12 @@ def test_each_event_is_one_json_line_with_run_and_time() -> None:
 def test_lines_from_threads_never_interleave() -> None:
     out = io.StringIO()
     log = StdoutEventLog("r1", stream=out)
-    threads = [
-        threading.Thread(target=lambda i=i: [log.emit("batch_succeeded", batch=i, n=j) for j in range(50)])
-        for i in range(8)
-    ]
+
+    def emit_50(batch: int) -> None:
+        for n in range(50):
+            log.emit("batch_succeeded", batch=batch, n=n)
+
+    threads = [threading.Thread(target=emit_50, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
