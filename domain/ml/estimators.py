@@ -8,6 +8,8 @@ distributional assumption) whatever the point estimator, and are then calibrated
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from sklearn.base import RegressorMixin
@@ -21,6 +23,40 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from domain.errors import SpecError
 
 ESTIMATORS = ("ridge", "hist_gradient_boosting")
+
+# Parameters batchml sets itself: the categorical mask comes from the features' types, the
+# random state from [model] seed.
+_RESERVED = {
+    "categorical_features": "batchml sets it from the feature types",
+    "random_state": "batchml sets it from [model] seed",
+}
+
+
+def check_params(estimator: str, params: Mapping[str, Any]) -> None:
+    """Check `[model] params` against scikit-learn's own rules for the estimator, before any
+    data is read: names (with the closest valid one suggested), types and ranges.
+
+    Raises SpecError naming the parameter. The value check uses scikit-learn's
+    `_validate_params`, what `fit` itself calls first; if a later release drops it, names are
+    still checked and values are checked by `fit`.
+    """
+    if estimator not in ESTIMATORS:
+        raise SpecError(f"[model] estimator: {estimator!r} is not one of {ESTIMATORS}")
+    model: Any = Ridge() if estimator == "ridge" else HistGradientBoostingRegressor()
+    valid = sorted(set(model.get_params()) - set(_RESERVED if estimator != "ridge" else ()))
+    for name in params:
+        if name in _RESERVED and estimator != "ridge":
+            raise SpecError(f"[model] params: {name} cannot be set: {_RESERVED[name]}")
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(valid)}"
+            raise SpecError(f"[model] params: {estimator} has no parameter {name!r} ({hint})")
+    validate = getattr(model.set_params(**params), "_validate_params", None)
+    if callable(validate):
+        try:
+            validate()
+        except ValueError as exc:  # InvalidParameterError is a ValueError
+            raise SpecError(f"[model] params: {exc}") from None
 
 
 def _hgb(categorical: list[bool], **params: Any) -> HistGradientBoostingRegressor:
@@ -51,14 +87,10 @@ def _ridge(categorical: list[bool], **params: Any) -> Pipeline:
 
 
 def build_point_model(estimator: str, params: dict[str, Any], categorical: list[bool], seed: int) -> RegressorMixin:
-    try:
-        if estimator == "ridge":
-            return _ridge(categorical, **params)
-        if estimator == "hist_gradient_boosting":
-            return _hgb(categorical, random_state=seed, **params)
-    except TypeError as exc:  # an unknown estimator parameter
-        raise SpecError(f"[model] params: {exc}") from exc
-    raise SpecError(f"[model] estimator: {estimator!r} is not one of {ESTIMATORS}")
+    check_params(estimator, params)
+    if estimator == "ridge":
+        return _ridge(categorical, **params)
+    return _hgb(categorical, random_state=seed, **params)
 
 
 def build_quantile_model(quantile: float, categorical: list[bool], seed: int) -> HistGradientBoostingRegressor:

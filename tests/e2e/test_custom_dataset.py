@@ -62,13 +62,13 @@ def test_a_spec_with_a_typo_fails_before_anything_runs(tmp_path: Path) -> None:
     result = batchml("run", str(tmp_path / "spec.toml"), check=False)
     assert result.returncode == 2
     # The section in brackets is part of the message (rich once took it for markup and dropped it).
-    assert f"[sql] features: file {tmp_path / 'feature.sql'} does not exist" in " ".join(result.stdout.split())
-    assert "spec.toml" in result.stdout
+    assert f"[sql] features: file {tmp_path / 'feature.sql'} does not exist" in " ".join(result.stderr.split())
+    assert "spec.toml" in result.stderr
     text = (tmp_path / "spec.toml").read_text().replace('"feature.sql"', '"features.sql"')
     (tmp_path / "spec.toml").write_text(text)
     result = batchml("run", str(tmp_path / "spec.toml"), check=False)
     assert result.returncode == 2
-    assert "[model] interval_coverge: unknown key" in result.stdout
+    assert "[model] interval_coverge: unknown key" in result.stderr
     assert not (tmp_path / "lake").exists()
 
 
@@ -77,5 +77,17 @@ def test_a_run_id_that_would_leave_the_output_root_is_refused(tmp_path: Path) ->
         shutil.copy(HOUSES / name, tmp_path / name)
     result = batchml("run", str(tmp_path / "spec.toml"), "--resume", "../../elsewhere", check=False)
     assert result.returncode == 2
-    assert "--resume: run id '../../elsewhere' is not valid" in " ".join(result.stdout.split())
+    assert "--resume: run id '../../elsewhere' is not valid" in " ".join(result.stderr.split())
     assert not (tmp_path / "lake").exists()
+
+
+def test_validate_checks_the_model_params_against_scikit_learn(tmp_path: Path) -> None:
+    for name in ("spec.toml", "staging.sql", "features.sql"):
+        shutil.copy(HOUSES / name, tmp_path / name)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec.read_text().replace("params = { alpha = 1.0 }", "params = { alpah = 1.0 }"))
+    result = batchml("validate", str(spec), check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "[model] params: ridge has no parameter 'alpah' (did you mean alpha?)" in " ".join(result.stderr.split())
+    spec.write_text(spec.read_text().replace("params = { alpah = 1.0 }", "params = { alpha = 0.5 }"))
+    assert "valid (pipeline houses" in batchml("validate", str(spec)).stdout

@@ -58,7 +58,7 @@ def test_ctrl_c_ends_with_the_resume_command_and_exit_130(
     monkeypatch.setattr(containers, "orchestrator", lambda *_args: Interrupting())
     monkeypatch.setenv("COLUMNS", "300")
     assert main(["run", str(tmp_path / "spec.toml")]) == 130
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "Traceback" not in out
     match = re.search(r"interrupted: run (\S+) stopped; the published results are unchanged\. Resume it: (.+)", out)
     assert match is not None, out

@@ -4,7 +4,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from domain.errors import DataQualityError, SchemaMismatchError
+from domain.errors import DataQualityError, SchemaMismatchError, SpecError
+from domain.ml.estimators import check_params
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
 from domain.spec import ModelSection
@@ -72,3 +73,30 @@ def test_a_batch_with_other_feature_types_is_refused() -> None:
         model.features.check(wrong.schema, {"id", "label"}, where="batch 3")
     with pytest.raises(SchemaMismatchError, match=r"missing \['group'\]"):
         model.features.check(table.drop_columns(["group"]).schema, {"id", "label"}, where="batch 3")
+
+
+@pytest.mark.parametrize(
+    ("estimator", "params", "message"),
+    [
+        ("hist_gradient_boosting", {"max_iters": 60}, r"no parameter 'max_iters' \(did you mean max_iter\?\)"),
+        ("hist_gradient_boosting", {"max_iter": "sixty"}, r"'max_iter' parameter .* must be an int .* Got 'sixty'"),
+        ("hist_gradient_boosting", {"learning_rate": 0}, r"'learning_rate' parameter .* range \(0.0, inf\)"),
+        ("hist_gradient_boosting", {"random_state": 1}, r"random_state cannot be set: .* \[model\] seed"),
+        ("hist_gradient_boosting", {"categorical_features": "from_dtype"}, r"cannot be set: .* feature types"),
+        ("ridge", {"alpha": -1.0}, r"'alpha' parameter of Ridge must be a float in the range \[0.0, inf\)"),
+        ("ridge", {"zzz": 1}, r"ridge has no parameter 'zzz' \(valid: alpha, .*\)"),
+    ],
+)
+def test_bad_model_params_are_refused_naming_the_parameter(
+    estimator: str, params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SpecError, match=r"^\[model\] params: .*" + message):
+        check_params(estimator, params)
+
+
+def test_good_model_params_pass_and_reach_the_model() -> None:
+    check_params("hist_gradient_boosting", {"max_iter": 60, "learning_rate": 0.4})
+    check_params("ridge", {"alpha": 0.5, "random_state": 1})  # Ridge's own random_state is the user's
+    spec = ModelSection(label="label", estimator="hist_gradient_boosting", params={"max_iter": 7})
+    model, _ = fit(regression_table(400), "id", spec)
+    assert model.point.get_params()["max_iter"] == 7

@@ -245,3 +245,18 @@ def test_runs_lists_the_runs_in_the_s3_lake(
     assert "20261125t000000z-good" in rows[1] and "SUCCEEDED" in rows[1] and "shown" in rows[1]
     assert "60.0" in rows[1]
     assert "--resume 20261126t000000z-fail" in " ".join(out.split())
+
+
+def test_a_bad_model_parameter_stops_an_aws_run_before_anything_is_uploaded_or_started(
+    aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3_spec(tmp_path)
+    spec_file = tmp_path / "spec.toml"
+    spec_file.write_text(spec_file.read_text().replace("params = { alpha = 1.0 }", "params = { alpah = 1.0 }"))
+
+    assert main(["run", str(spec_file), "--backend", "aws"]) == 2
+
+    assert "has no parameter 'alpah' (did you mean alpha?)" in capsys.readouterr().err.replace("\n", " ")
+    assert executions(aws_env) == []
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="lake/")
+    assert listed.get("Contents", []) == []
