@@ -27,6 +27,7 @@ from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 from entrypoints.summary import print_summary
+from entrypoints.validate_command import add_validate_command, check_model_params
 
 
 def new_run_id() -> str:
@@ -53,19 +54,6 @@ def run_pipeline(
         ) from None
     print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command=resume_command)
     return state
-
-
-def check_model_params(spec_file: Path, spec: PipelineSpec) -> None:
-    """[model] params against scikit-learn, before any data is read. Importing scikit-learn
-    costs the CLI ~0.9 s, so a local run leaves this to its training stage (which fails on a bad
-    parameter without retrying); `validate`, and AWS runs, where a late failure costs Athena
-    scans and Fargate start-ups, check up front."""
-    from domain.ml.estimators import check_params
-
-    try:
-        check_params(spec.model.estimator, spec.model.params)
-    except SpecError as exc:
-        raise SpecError(f"{spec_file}: {exc}") from None
 
 
 def run_pipeline_on_aws(
@@ -122,13 +110,6 @@ def cmd_rollback(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    spec = load_spec(args.spec)
-    check_model_params(args.spec, spec)
-    console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="batchml", description="Batch ML over a data lake, locally or on AWS.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -157,9 +138,7 @@ def parser() -> argparse.ArgumentParser:
     back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")
     back.set_defaults(func=cmd_rollback)
     add_asl_command(sub)
-    validate = sub.add_parser("validate", help="check a spec and its SQL files without running anything")
-    validate.add_argument("spec", type=Path)
-    validate.set_defaults(func=cmd_validate)
+    add_validate_command(sub)
     return top
 
 

@@ -13,6 +13,7 @@ Pinned differences (tests in tests/integration/test_dialect.py):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 import sqlglot
@@ -41,13 +42,30 @@ def _json_parse_safely(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def parse_error_message(exc: ParseError) -> str:
+    """sqlglot's first error as one plain line: what, where, and the SQL up to the spot.
+
+    sqlglot's own message underlines with terminal escapes and spreads the context over many
+    lines. The line number counts from the start of the statement the engine ran, which for
+    staging includes SQL of the stage's own, so the text before the spot is quoted too.
+    """
+    if not exc.errors:
+        return str(exc)
+    first = exc.errors[0]
+    what = re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", str(first.get("description") or "syntax error"))
+    text = " ".join(f"{first.get('start_context') or ''}{first.get('highlight') or ''}".split())
+    before = f", after '{'...' if len(text) > 60 else ''}{text[-60:]}'" if text else ""
+    return f"{what} at line {first.get('line')}, column {first.get('col')}{before}"
+
+
 def athena_to_duckdb(sql: str, *, sql_name: str, valid_json: Collection[str] = ()) -> str:
     """One Athena SELECT as DuckDB SQL. `valid_json`: columns known to hold valid JSON in every
     row (SqlEngine.materialize), parsed without checking them first."""
     try:
         statements = sqlglot.parse(sql, read="athena")
     except ParseError as exc:
-        raise QueryError(f"SQL does not parse as Athena/Trino SQL: {exc}", sql_name=sql_name) from exc
+        message = parse_error_message(exc)
+        raise QueryError(f"SQL does not parse as Athena/Trino SQL: {message}", sql_name=sql_name) from exc
     if len(statements) != 1 or statements[0] is None:
         raise QueryError(f"expected exactly one SELECT statement, found {len(statements)}", sql_name=sql_name)
     tree = statements[0]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from domain.errors import SchemaMismatchError
+from domain.errors import DataQualityError, SchemaMismatchError
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,17 @@ def _type_name(t: pa.DataType) -> str:
     raise SchemaMismatchError(
         f"feature type {t} is not supported; cast it to a number, boolean or varchar in the features SQL"
     )
+
+
+def training_schema(schema: pa.Schema, id_column: str, label: str) -> FeatureSchema:
+    """The features SELECT's columns as a model can take them, or an error saying what to
+    change: a numeric label (this is regression), at least one feature, supported types."""
+    label_type = schema.field(label).type
+    if not (pa.types.is_integer(label_type) or pa.types.is_floating(label_type) or pa.types.is_decimal(label_type)):
+        raise DataQualityError(
+            f"the label {label!r} is {label_type}; a regression needs a number: cast it in the features SQL"
+        )
+    features = FeatureSchema.from_arrow(schema, {id_column, label})
+    if not features.columns:
+        raise DataQualityError("the features SELECT returns no feature columns besides the id and label")
+    return features

@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from domain.errors import DataQualityError
 from domain.ml.encoding import FeatureEncoder
 from domain.ml.estimators import build_point_model, build_quantile_model
-from domain.ml.features import FeatureSchema
+from domain.ml.features import training_schema
 from domain.ml.model import TrainedModel
 from domain.spec import ModelSection
 
@@ -49,9 +49,7 @@ def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedMod
             f"only {table.num_rows} labelled rows (label {spec.label!r} not NULL); "
             f"training needs at least {spec.min_labelled_rows} ([model] min_labelled_rows)"
         )
-    features = FeatureSchema.from_arrow(table.schema, {id_column, spec.label})
-    if not features.columns:
-        raise DataQualityError("the features SELECT returns no feature columns besides the id and label")
+    features = training_schema(table.schema, id_column, spec.label)
     encoder = FeatureEncoder.fit(table, features)
     x = encoder.matrix(table)
     y = table.column(spec.label).cast(pa.float64()).to_numpy(zero_copy_only=False)

@@ -90,4 +90,4 @@ def test_validate_checks_the_model_params_against_scikit_learn(tmp_path: Path) -
     assert (result.returncode, result.stdout) == (2, "")
     assert "[model] params: ridge has no parameter 'alpah' (did you mean alpha?)" in " ".join(result.stderr.split())
     spec.write_text(spec.read_text().replace("params = { alpah = 1.0 }", "params = { alpha = 0.5 }"))
-    assert "valid (pipeline houses" in batchml("validate", str(spec)).stdout
+    assert "valid (pipeline houses" in batchml("validate", str(spec), "--sample", "0").stdout

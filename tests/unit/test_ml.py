@@ -100,3 +100,10 @@ def test_good_model_params_pass_and_reach_the_model() -> None:
     spec = ModelSection(label="label", estimator="hist_gradient_boosting", params={"max_iter": 7})
     model, _ = fit(regression_table(400), "id", spec)
     assert model.point.get_params()["max_iter"] == 7
+
+
+def test_a_label_that_is_not_a_number_is_a_clear_error() -> None:
+    table = regression_table(300)
+    table = table.set_column(table.schema.get_field_index("label"), "label", table.column("label").cast(pa.string()))
+    with pytest.raises(DataQualityError, match="the label 'label' is string; a regression needs a number"):
+        fit(table, "id", ModelSection(label="label"))
