@@ -17,6 +17,7 @@ import pyarrow as pa
 from dependency_injector import containers, providers
 from rich.console import Console
 
+from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
@@ -24,6 +25,7 @@ from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
 from adapters.local.orchestrator import LocalOrchestrator
 from adapters.local.progress import RichProgressEventLog
+from adapters.local.source_sample import write_sample
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
@@ -343,6 +345,17 @@ def run_context(container: Container, spec: PipelineSpec, run_id: str, *displays
 
 def orchestrator(container: Container, ctx: RunContext, faults: FaultPlan) -> LocalOrchestrator:
     return LocalOrchestrator(ctx, build_graph(ctx.spec), container.task_runner(), faults=faults)
+
+
+def check_sql_parses(sql: str, sql_name: str) -> None:
+    """Raises QueryError (naming `sql_name`, the line and the column) if `sql` is not one
+    Athena SELECT."""
+    athena_to_duckdb(sql, sql_name=sql_name)
+
+
+def write_source_sample(source: str, lines: int, out: Path) -> int:
+    """The first `lines` lines of a local source into `out` (batchml validate's dry run)."""
+    return write_sample(source, lines, out)
 
 
 def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:

@@ -10,7 +10,6 @@ a second, not after staging the whole lake.
 from __future__ import annotations
 
 import argparse
-import gzip
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.local.dialect import athena_to_duckdb
-from adapters.local.duckdb_engine import source_files
 from domain.errors import BatchmlError, SpecError
 from domain.ml.features import training_schema
 from domain.pipeline import run_function_stage
@@ -53,32 +50,14 @@ def check_sql_parses(spec: PipelineSpec) -> None:
         (spec.sql.staging, spec.sql.staging_sql, "source"),
         (spec.sql.features, spec.sql.features_sql, "staging"),
     ):
-        athena_to_duckdb(substitute(sql, {placeholder: placeholder}), sql_name=name)
+        containers.check_sql_parses(substitute(sql, {placeholder: placeholder}), sql_name=name)
 
 
-def sample_source(source: str, lines: int, out: Path) -> int:
-    """The first `lines` lines of the source, file after file, into one JSON-lines file."""
-    written = 0
-    with out.open("wb") as sample:
-        for path in source_files(source):
-            opener: Any = gzip.open if path.name.endswith(".gz") else open
-            try:
-                with opener(path, "rb") as lines_in:
-                    for line in lines_in:
-                        sample.write(line if line.endswith(b"\n") else line + b"\n")
-                        written += 1
-                        if written == lines:
-                            return written
-            except (OSError, EOFError):  # a cut-short gzip: the run reports it; a sample need not
-                continue
-    return written
-
-
-def dry_run(spec: PipelineSpec, lines: int) -> dict[str, dict[str, Any]]:
+def dry_run(spec_file: Path, spec: PipelineSpec, lines: int) -> dict[str, dict[str, Any]]:
     """Staging and features, the real stage services on the local engine, over a sample."""
     with tempfile.TemporaryDirectory(prefix="batchml-validate-") as folder:
         sample = Path(folder) / "sample.jsonl"
-        found = sample_source(spec.source.path, lines, sample)
+        found = containers.write_source_sample(spec.source.path, lines, sample)
         if found == 0:
             raise SpecError(f"[source] path: {spec.source.path} has no lines to read")
         sampled = spec.model_copy(
@@ -89,7 +68,7 @@ def dry_run(spec: PipelineSpec, lines: int) -> dict[str, dict[str, Any]]:
                 "output": spec.output.model_copy(update={"root": str(Path(folder) / "lake")}),
             }
         )
-        container = containers.build_container(sampled, Settings.from_environment(backend="local"), sample)
+        container = containers.build_container(sampled, Settings.from_environment(backend="local"), spec_file)
         ctx = containers.run_context(container, sampled, "validate")
         report = {stage: run_function_stage(ctx, stage) for stage in ("staging", "features")}
         inputs = {"features": ctx.layout.features}
@@ -107,7 +86,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     report = None
     if args.sample and not in_object_storage:
         try:
-            report = dry_run(spec, args.sample)
+            report = dry_run(args.spec, spec, args.sample)
         except BatchmlError as exc:
             raise SpecError(f"{args.spec}: dry run on the first {args.sample:,} source lines: {exc}") from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
