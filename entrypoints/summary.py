@@ -18,8 +18,8 @@ _ROWS = {
         f"{r['feature_rows']:,} rows: {r['labelled_rows']:,} labelled, {r['scoring_rows']:,} to score"
     ),
     "training": lambda r: f"{r['training_rows']:,} training rows, model {r['model_version']}",
-    "batch_planning": lambda r: f"{r['batches']:,} batches of <= {r['rows_per_batch']:,} rows",
-    "prediction": lambda r: f"{r['predicted_rows']:,} rows predicted in {r['batches']:,} batches",
+    "batch_planning": lambda r: f"{_count(r['batches'], 'batch')} of <= {r['rows_per_batch']:,} rows",
+    "prediction": lambda r: f"{r['predicted_rows']:,} rows predicted in {_count(r['batches'], 'batch')}",
     "aggregation": lambda r: (
         f"{r['result_rows']:,} result rows " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["by_source"].items()))
     ),
@@ -27,6 +27,10 @@ _ROWS = {
     "cleanup": lambda r: _removed(r, "intermediate"),
     "pre_cleanup": lambda r: _removed(r, "leftover"),
 }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}es" if noun.endswith("ch") else f"{n:,} {noun}s"
 
 
 def _removed(report: dict[str, Any], what: str) -> str:

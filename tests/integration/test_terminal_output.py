@@ -41,3 +41,13 @@ def test_the_summary_adds_up_what_the_sql_stages_scanned() -> None:
     console = Console(record=True, width=200)
     print_summary(console, state, root="/lake", table="t", resume_command="")
     assert "Scanned: 1.75 GB by the SQL stages (staging 1.50, features 0.25 GB)" in console.export_text()
+
+
+def test_one_batch_is_one_batch() -> None:
+    state = RunState(run_id="r1", fingerprints={}, started_at=0.0, status="SUCCEEDED", finished_at=1.0)
+    state.stages["batch_planning"] = StageRecord("SUCCEEDED", 1, 0.1, {"batches": 1, "rows_per_batch": 100})
+    state.stages["prediction"] = StageRecord("SUCCEEDED", 1, 0.1, {"predicted_rows": 80, "batches": 1})
+    console = Console(record=True, width=200)
+    print_summary(console, state, root="/lake", table="t", resume_command="")
+    text = console.export_text()
+    assert "1 batch of <= 100 rows" in text and "80 rows predicted in 1 batch " in text
