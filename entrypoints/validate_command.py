@@ -88,7 +88,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         try:
             report = dry_run(args.spec, spec, args.sample)
         except BatchmlError as exc:
-            raise SpecError(f"{args.spec}: dry run on the first {args.sample:,} source lines: {exc}") from None
+            raise SpecError(
+                f"{args.spec}: dry run on the first {args.sample:,} source lines: {exc} (--sample 0 skips the dry run)"
+            ) from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
     if args.sample and in_object_storage:
         console.print(f"  the source is in object storage: the SQL was parsed, not run ({spec.source.path})")
