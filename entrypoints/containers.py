@@ -19,7 +19,7 @@ from rich.console import Console
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_catalog import DuckDBCatalog
-from adapters.local.duckdb_engine import DuckDBSqlEngine
+from adapters.local.duckdb_engine import DuckDBSqlEngine, local_sources
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
@@ -30,7 +30,7 @@ from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
 from domain.context import Ports, RunContext
-from domain.errors import SpecError
+from domain.errors import DataQualityError, SpecError
 from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.event_log import EventLog
@@ -354,8 +354,17 @@ def check_sql_parses(sql: str, sql_name: str) -> None:
 
 
 def write_source_sample(source: str, lines: int, out: Path) -> int:
-    """The first `lines` lines of a local source into `out` (batchml validate's dry run)."""
-    return write_sample(source, lines, out)
+    """The first `lines` lines of the source, a folder or an s3:// prefix, into `out`
+    (batchml validate's dry run). S3 is read with the AWS settings of the environment."""
+    if "://" not in source:
+        return write_sample(local_sources(source), lines, out)
+    from adapters.local.duckdb_s3_engine import s3_sources
+
+    aws = AwsSettings.from_environment()
+    try:
+        return write_sample(s3_sources(pyarrow_s3(aws.region, aws.endpoint_url), source), lines, out)
+    except OSError as exc:  # pyarrow's S3 errors: no credentials, no bucket, access denied
+        raise DataQualityError(f"cannot read the source {source}: {exc}") from None
 
 
 def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:

@@ -1,10 +1,11 @@
 """`batchml validate SPEC`: everything that can be checked before a run, without running it.
 
 The spec and its SQL files (load_spec), the model parameters against scikit-learn, both SQL
-files parsed as Athena SQL, and, when the source is a local folder, a dry run of the real
-staging and features stages on the first lines of the source in a throw-away folder: a label
-spelled wrong, a features SELECT that drops the id or a type that does not cast shows up in
-a second, not after staging the whole lake.
+files parsed as Athena SQL, and a dry run of the real staging and features stages on the
+first lines of the source (a folder, or S3 for an AWS spec) with the local engine in a
+throw-away folder: a label spelled wrong, a features SELECT that drops the id or a type no
+model takes shows up in a second, not after staging the whole lake (on AWS: after Athena
+scanned it).
 """
 
 from __future__ import annotations
@@ -82,9 +83,8 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.spec)
     check_model_params(args.spec, spec)
     check_sql_parses(spec)
-    in_object_storage = "://" in spec.source.path
     report = None
-    if args.sample and not in_object_storage:
+    if args.sample:
         try:
             report = dry_run(args.spec, spec, args.sample)
         except BatchmlError as exc:
@@ -92,8 +92,6 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
                 f"{args.spec}: dry run on the first {args.sample:,} source lines: {exc} (--sample 0 skips the dry run)"
             ) from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
-    if args.sample and in_object_storage:
-        console.print(f"  the source is in object storage: the SQL was parsed, not run ({spec.source.path})")
     if report is None:
         return 0
     staged, features = report["staging"], report["features"]

@@ -117,6 +117,18 @@ class SourceFile:
     local_path: Path | None = None  # set when DuckDB can read the file itself
 
 
+def local_sources(source: str) -> list[SourceFile]:
+    """The source's files (see `source_files`), each with what identifies its version."""
+
+    def opener(path: Path) -> Callable[[], BinaryIO]:
+        return lambda: path.open("rb")
+
+    return [
+        SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p), local_path=p)
+        for p in source_files(source)
+    ]
+
+
 class DuckDBSqlEngine(SqlEngine):
     """Every call opens its own in-memory DuckDB connection: stages may run on worker threads,
     and nothing needs to survive between statements (tables live as Parquet under `root`).
@@ -160,13 +172,7 @@ class DuckDBSqlEngine(SqlEngine):
         return int(result[0]) if result else None
 
     def _sources(self, source: str) -> list[SourceFile]:
-        def opener(path: Path) -> Callable[[], BinaryIO]:
-            return lambda: path.open("rb")
-
-        return [
-            SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p), local_path=p)
-            for p in source_files(source)
-        ]
+        return local_sources(source)
 
     @contextlib.contextmanager
     def _fresh_folder(self, target: TableRef) -> Iterator[Path]:

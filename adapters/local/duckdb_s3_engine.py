@@ -27,6 +27,33 @@ from domain.ports.sql_engine import TableRef
 BATCH_ROWS = 256_000
 
 
+def s3_sources(fs: pafs.FileSystem, source: str) -> list[SourceFile]:
+    """An s3:// object, or every JSON-lines object under an s3:// prefix, sorted by key."""
+    bucket, key = split_s3_uri(source)
+    base = f"{bucket}/{key}".rstrip("/")
+    single = fs.get_file_info(base)
+    if single.is_file:
+        infos = [single]
+    else:
+        found = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        infos = sorted(
+            (
+                i
+                for i in found
+                if i.is_file and i.base_name.endswith(SOURCE_SUFFIXES) and not i.base_name.startswith(("_", "."))
+            ),
+            key=lambda i: i.path,
+        )
+    if not infos:
+        raise DataQualityError(f"source {source} holds no JSON-lines objects")
+
+    def opener(path: str) -> Callable[[], BinaryIO]:
+        # compression=None: the line reader decompresses .gz itself, reporting a cut-short file.
+        return lambda: fs.open_input_stream(path, compression=None)
+
+    return [SourceFile(f"s3://{i.path}", i.size or 0, str(i.mtime_ns), opener(i.path)) for i in infos]
+
+
 class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
     def __init__(
         self,
@@ -97,23 +124,7 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
         return counted[0]
 
     def _sources(self, source: str) -> list[SourceFile]:
-        bucket, key = split_s3_uri(source)
-        base = f"{bucket}/{key}".rstrip("/")
-        single = self.fs.get_file_info(base)
-        infos = [single] if single.is_file else self._files(base)
-        wanted = [
-            i
-            for i in infos
-            if single.is_file or (i.base_name.endswith(SOURCE_SUFFIXES) and not i.base_name.startswith(("_", ".")))
-        ]
-        if not wanted:
-            raise DataQualityError(f"source {source} holds no JSON-lines objects")
-
-        def opener(path: str) -> Callable[[], BinaryIO]:
-            # compression=None: the line reader decompresses .gz itself, reporting a cut-short file.
-            return lambda: self.fs.open_input_stream(path, compression=None)
-
-        return [SourceFile(f"s3://{i.path}", i.size or 0, str(i.mtime_ns), opener(i.path)) for i in wanted]
+        return s3_sources(self.fs, source)
 
     def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
         """S3 objects are streamed through the line reader into one raw part."""

@@ -1,29 +1,44 @@
-"""The first lines of a local source, for a dry run (`batchml validate`)."""
+"""The first lines of a source, for a dry run (`batchml validate`)."""
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from adapters.local.duckdb_engine import source_files
+from adapters.local.duckdb_engine import SourceFile
+
+CHUNK_BYTES = 1 << 16
 
 
-def write_sample(source: str, lines: int, out: Path) -> int:
-    """Copy the first `lines` lines of the source (its files in the run's order) into one
+def _lines(stream: Any) -> Iterator[bytes]:
+    """Lines (without their newline) from anything with `read(n)`: pyarrow's S3 streams do not
+    iterate by line."""
+    pending = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
+
+
+def write_sample(files: Iterable[SourceFile], lines: int, out: Path) -> int:
+    """Copy the first `lines` lines of the source files, in the run's order, into one
     JSON-lines file; returns how many. A gzip file cut short ends its share early: the run
     reports that line, a sample need not."""
     written = 0
     with out.open("wb") as sample:
-        for path in source_files(source):
-            opener: Any = gzip.open if path.name.endswith(".gz") else open
+        for source_file in files:
             try:
-                with opener(path, "rb") as lines_in:
-                    for line in lines_in:
-                        sample.write(line if line.endswith(b"\n") else line + b"\n")
+                with source_file.open() as raw:
+                    stream: IO[bytes] | Any = gzip.GzipFile(fileobj=raw) if source_file.name.endswith(".gz") else raw
+                    for line in _lines(stream):
+                        sample.write(line + b"\n")
                         written += 1
                         if written == lines:
                             return written
-            except (OSError, EOFError):
+            except (EOFError, gzip.BadGzipFile):
                 continue
     return written

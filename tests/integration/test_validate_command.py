@@ -106,10 +106,3 @@ def test_a_source_with_no_lines_is_an_error_naming_it(tmp_path: Path, capsys: py
     code, _, err = validate(spec, capsys)
     assert code == 2
     assert f"[source] path: {tmp_path / 'data'} has no lines to read" in err
-
-
-def test_a_source_in_object_storage_is_parsed_not_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = houses_project(tmp_path, 0, source={"path": "s3://somewhere/listings/"})
-    code, out, _ = validate(spec, capsys)
-    assert code == 0
-    assert "the source is in object storage: the SQL was parsed, not run (s3://somewhere/listings/)" in out

@@ -5,6 +5,8 @@ Imported by the conftest files of tests/integration/aws and tests/integration/co
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import boto3
 import pytest
 import tomli_w
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from adapters.aws.s3_store import S3ObjectStore
 
@@ -26,6 +29,26 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 BUCKET = "batchml-lake"
 PREFIX = "team/lake"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto as an HTTP server on loopback, for clients that cannot be mocked in process
+    (pyarrow's S3 filesystem, child processes); yields its endpoint URL."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tomllib
@@ -18,39 +17,26 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 import tomli_w
-from moto.server import ThreadedMotoServer
 
 from examples.age.generate import generate
+from tests.integration.aws.fixtures import moto_server
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "age"
 BUCKET = "hybrid-lake"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def moto_env() -> Iterator[dict[str, str]]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)  # loopback only
-    server.start()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "BATCHML_AWS_REGION": "us-east-1",
-        "BATCHML_AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "BATCHML_GLUE_DATABASE": "hybrid_lake",
-    }
-    try:
-        yield env
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "BATCHML_AWS_REGION": "us-east-1",
+            "BATCHML_AWS_ENDPOINT_URL": endpoint,
+            "BATCHML_GLUE_DATABASE": "hybrid_lake",
+        }
 
 
 def test_the_demo_runs_end_to_end_on_an_s3_lake(moto_env: dict[str, str], tmp_path: Path) -> None:
