@@ -146,17 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console()
     # Errors on stderr, like argparse's: `batchml query --format csv > out.csv` must not write
-    # an error into the file.
+    # an error into the file. Soft-wrapped: the terminal wraps them, so a path or a command in
+    # a message is copied whole, not cut by inserted line breaks.
     errors = Console(stderr=True)
     try:
         code: int = args.func(args, console)
         return code
     except RunInterrupted as exc:
-        errors.print(f"\n[yellow]interrupted:[/] {escape(str(exc))}", highlight=False)
+        errors.print(f"\n[yellow]interrupted:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 130  # the shell's code for a command ended by SIGINT
     except (BatchmlError, FileNotFoundError) as exc:
         # Messages name spec sections as "[model] ...": printed as text, not read as markup.
-        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
 
 

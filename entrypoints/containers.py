@@ -34,6 +34,7 @@ from domain.errors import DataQualityError, SpecError
 from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.event_log import EventLog
+from domain.ports.sql_engine import SqlEngine
 from domain.spec import PipelineSpec
 from entrypoints.settings import AwsSettings, Settings
 
@@ -370,6 +371,13 @@ def write_source_sample(source: str, lines: int, out: Path) -> int:
 def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:
     """Run a user's SQL (DuckDB dialect) over the local catalog's tables (and a run's own)."""
     return DuckDBCatalog(root).query(sql, run_id)
+
+
+def query_athena(spec: PipelineSpec, sql: str) -> pa.Table:
+    """Run a user's SQL (Athena dialect) in the deployment's workgroup and Glue database, where
+    the published table is registered; the results come back through GetQueryResults."""
+    engine: SqlEngine = _aws_container(spec, "", AwsSettings.from_environment()).sql_engine()
+    return engine.query(sql, {}, sql_name="query")
 
 
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:

@@ -1,5 +1,5 @@
-"""`batchml query SQL`: the published tables (and a run's own, with --run) through DuckDB, as a
-table for people or as CSV / JSON lines for other tools."""
+"""`batchml query SQL`: the published tables (and a run's own, with --run) through DuckDB, or
+through Athena for an AWS spec, as a table for people or as CSV / JSON lines for other tools."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from domain.errors import SpecError
 from entrypoints import containers
 from entrypoints.arg_types import at_least
 from entrypoints.demo import DEFAULT_DEMO_DIR
+from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
-    root = Path(load_spec(args.spec).output.root) if args.spec else args.root
-    result = containers.query_catalog(root, args.sql, args.run)
+    result = _run_query(args)
     limit = args.limit if args.limit is not None else (50 if args.format == "table" else 0)
     shown = result.slice(0, limit) if limit else result
     if args.format == "csv":
@@ -41,13 +43,32 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _run_query(args: argparse.Namespace) -> pa.Table:
+    if not args.spec:
+        return containers.query_catalog(args.root, args.sql, args.run)
+    spec = load_spec(args.spec)
+    backend = Settings.from_environment().backend or spec.pipeline.backend
+    if backend == "local":
+        return containers.query_catalog(Path(spec.output.root), args.sql, args.run)
+    if backend == "hybrid":
+        raise SpecError(
+            f"{args.spec}: a hybrid lake's tables are registered in Glue: query them with Athena "
+            "(--backend aws, with the deployment's BATCHML_* settings)"
+        )
+    if args.run:
+        raise SpecError("--run: a run's working tables on AWS are dropped at cleanup; query the published table")
+    return containers.query_athena(spec, args.sql)
+
+
 def query_cell(value: object) -> Text:
     """A query result as text: "[python]" in the data is a value, not a style."""
     return Text("NULL" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
 
 
 def add_query_command(subcommands: Any) -> None:
-    query = subcommands.add_parser("query", help="SQL over the published tables (DuckDB dialect)")
+    query = subcommands.add_parser(
+        "query", help="SQL over the published tables (DuckDB's dialect locally; Athena's for an AWS spec)"
+    )
     query.add_argument("sql")
     where = query.add_mutually_exclusive_group()
     where.add_argument("--root", type=Path, default=Path(DEFAULT_DEMO_DIR) / "lake")
