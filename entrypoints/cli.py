@@ -67,7 +67,14 @@ def run_pipeline_on_aws(
     if state is None:
         raise StageError("pre_cleanup", f"execution {status}: the run never recorded its state (see CloudWatch Logs)")
     resume_command = f"batchml run {spec_file} --backend aws --resume {run_id}"
-    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command=resume_command)
+    print_summary(
+        console,
+        state,
+        root=spec.output.root,
+        table=spec.output.table,
+        resume_command=resume_command,
+        query_from=f"--spec {spec_file}",
+    )
     return state
 
 

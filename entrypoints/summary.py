@@ -46,7 +46,11 @@ def _describe(stage: str, report: dict[str, Any]) -> str:
         return ""
 
 
-def print_summary(console: Console, state: RunState, *, root: str, table: str, resume_command: str) -> None:
+def print_summary(
+    console: Console, state: RunState, *, root: str, table: str, resume_command: str, query_from: str | None = None
+) -> None:
+    """`query_from`: how `batchml query` finds the table (default `--root ROOT` for a local
+    root; an AWS run passes `--spec SPEC`; a hybrid lake's table is queried in Athena)."""
     total = (state.finished_at or state.started_at) - state.started_at
     colour = "green" if state.status == "SUCCEEDED" else "red"
     console.print(f"\n[bold]Run {state.run_id}[/]: [{colour}]{state.status}[/] in {total:.1f}s")
@@ -75,7 +79,9 @@ def print_summary(console: Console, state: RunState, *, root: str, table: str, r
         console.print(f"Scanned: {total / size:.2f} {unit} by the SQL stages ({parts} {unit})")
     if state.status == "SUCCEEDED":
         console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}")
-        console.print(f'Query:   batchml query "SELECT value_source, count(*) FROM {table} GROUP BY 1" --root {root}')
+        where = query_from or (f"--root {root}" if "://" not in root else None)
+        if where:
+            console.print(f'Query:   batchml query "SELECT value_source, count(*) FROM {table} GROUP BY 1" {where}')
     elif state.failure:
         where = f" (batch {state.failure.batch})" if state.failure.batch is not None else ""
         console.print(f"[red]Failed in {state.failure.stage}{where}:[/] {escape(state.failure.error)}")

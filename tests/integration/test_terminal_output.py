@@ -51,3 +51,15 @@ def test_one_batch_is_one_batch() -> None:
     print_summary(console, state, root="/lake", table="t", resume_command="")
     text = console.export_text()
     assert "1 batch of <= 100 rows" in text and "80 rows predicted in 1 batch " in text
+
+
+def test_the_query_hint_names_a_way_that_works_for_the_lake() -> None:
+    state = RunState(run_id="r1", fingerprints={}, started_at=0.0, status="SUCCEEDED", finished_at=1.0)
+    hints = []
+    for root, query_from in (("/lake", None), ("s3://b/lake", "--spec s.toml"), ("s3://b/lake", None)):
+        console = Console(record=True, width=200)
+        print_summary(console, state, root=root, table="t", resume_command="", query_from=query_from)
+        hints.append(
+            [line.split('GROUP BY 1" ')[-1] for line in console.export_text().splitlines() if "Query:" in line]
+        )
+    assert hints == [["--root /lake"], ["--spec s.toml"], []]  # a hybrid lake's table is in Glue

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
-from moto.athena.models import athena_backends
-from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from entrypoints.cli import main
 from tests.e2e.projects import houses_project
@@ -38,11 +37,10 @@ def test_an_aws_specs_query_runs_in_athena_and_prints_its_rows(
 
     assert capsys.readouterr().out.splitlines() == ['"value_source","n"', '"EXISTING",3', '"ML_PREDICTION",5']
     assert sent() == [SQL]
-    (execution,) = athena_backends[DEFAULT_ACCOUNT_ID][REGION].executions.values()
-    assert (execution.workgroup.name if execution.workgroup else None, execution.context["Database"]) == (
-        "primary",
-        "lake_db",
-    )
+    athena = boto3.client("athena", region_name=REGION)
+    (execution_id,) = athena.list_query_executions()["QueryExecutionIds"]
+    execution = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+    assert (execution["WorkGroup"], execution["QueryExecutionContext"]["Database"]) == ("primary", "lake_db")
 
 
 def test_a_runs_own_tables_are_not_offered_on_aws(aws_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
