@@ -11,14 +11,17 @@ from dataclasses import dataclass
 # OpenMP busy-waits this many spins before sleeping (see Settings.thread_environment); the
 # fork server starts with the same value.
 from adapters.local.forkserver_runner import SPIN_COUNT
+from domain.errors import SpecError
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment; a bad value is a SpecError (exit 2,
+    one line naming the variable), not a traceback."""
     text = env.get(name)
     if not text:
         return default
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{name}={text!r}: expected a whole number of at least 1")
+        raise SpecError(f"{name}={text!r}: expected a whole number of at least 1")
     return int(text)
 
 
@@ -76,18 +79,17 @@ class Settings:
     @classmethod
     def from_environment(cls, backend: str | None = None, task_runner: str | None = None) -> Settings:
         env = os.environ
-        threads = env.get("BATCHML_DUCKDB_THREADS")
         return cls(
             backend=backend or env.get("BATCHML_BACKEND") or None,
             task_runner=task_runner or env.get("BATCHML_TASK_RUNNER", "forkserver"),
-            duckdb_threads=int(threads) if threads else None,
+            duckdb_threads=_positive_int(env, "BATCHML_DUCKDB_THREADS", 0) or None,
             # Unset: DuckDB's own default (up to 80% of RAM). A cap makes it spill to disk, but not
             # every operator can: capped at 1.5 GB, aggregation ran out of memory at 10M rows.
             duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             predict_threads=_positive_int(env, "BATCHML_PREDICT_THREADS", 1),
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
             faults=env.get("BATCHML_FAULTS", ""),
-            task_attempt=int(env.get("BATCHML_TASK_ATTEMPT", "1")),
+            task_attempt=_positive_int(env, "BATCHML_TASK_ATTEMPT", 1),
         )
 
     def thread_environment(self, max_concurrency: int) -> dict[str, dict[str, str]]:

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from domain.errors import SpecError
 from entrypoints.settings import Settings
 
 
@@ -41,6 +42,7 @@ def test_openmp_spins_briefly_instead_of_never_or_forever(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "two"])
-def test_a_bad_thread_count_names_the_variable(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
-    with pytest.raises(ValueError, match="BATCHML_PREDICT_THREADS"):
-        _settings(monkeypatch, BATCHML_PREDICT_THREADS=bad)
+@pytest.mark.parametrize("name", ["BATCHML_PREDICT_THREADS", "BATCHML_DUCKDB_THREADS", "BATCHML_TASK_ATTEMPT"])
+def test_a_bad_number_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, bad: str) -> None:
+    with pytest.raises(SpecError, match=f"{name}='{bad}': expected a whole number of at least 1"):
+        _settings(monkeypatch, **{name: bad})
