@@ -1,5 +1,6 @@
 """`batchml runs SPEC`: the runs under a spec's output root, newest first: what finished, what
-failed and where, what can be resumed, and which run the results table shows."""
+failed and where, what can be resumed, which run the results table shows, and each run's row
+count and model quality side by side."""
 
 from __future__ import annotations
 
@@ -28,7 +29,19 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
     history = published_runs(ctx)
     states = [s for s in (ctx.ports.run_store.load(r) for r in ctx.ports.run_store.run_ids()) if s is not None]
     states.sort(key=lambda s: s.started_at, reverse=True)
-    grid = Table("run", "status", "started (UTC)", "seconds", "stages", "results", "failure", header_style="bold")
+    grid = Table(
+        "run",
+        "status",
+        "started (UTC)",
+        "seconds",
+        "stages",
+        "rows",
+        "R²",
+        "coverage",
+        "results",
+        "failure",
+        header_style="bold",
+    )
     for state in states[: args.limit]:
         grid.add_row(
             state.run_id,
@@ -36,6 +49,7 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(state.started_at)),
             f"{state.finished_at - state.started_at:.1f}" if state.finished_at else "",
             f"{sum(state.stage_done(name) for name in STAGE_NAMES)}/{len(STAGE_NAMES)}",
+            *_outcome(state),
             _published(state.run_id, history),
             escape(_failure(state)),
         )
@@ -47,6 +61,19 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
         # RUNNING may also be a run still going on another machine: the resume's lock says so.
         console.print(f"Resume one with: batchml run {args.spec} --resume {resumable[0]}")
     return 0
+
+
+def _outcome(state: RunState) -> tuple[str, str, str]:
+    """Result rows, and the model's holdout R² and interval coverage: runs side by side show
+    whether the data or the model changed."""
+    rows = state.report("aggregation").get("result_rows")
+    model = state.report("training")
+    r2, coverage = model.get("r2"), model.get("interval_coverage")
+    return (
+        f"{rows:,}" if isinstance(rows, int) else "",
+        f"{r2:.3f}" if isinstance(r2, float) else "",
+        f"{coverage:.1%}" if isinstance(coverage, float) else "",
+    )
 
 
 def _published(run_id: str, history: list[str]) -> str:

@@ -115,6 +115,14 @@ def test_a_batch_that_always_fails_leaves_the_published_results_unchanged(tmp_pa
     assert "FAILED" in failed_row and "prediction batch 2: " in failed_row and "6/10" in failed_row
     (first_row,) = [row for run, row in rows.items() if run != failed["run_id"]]
     assert "SUCCEEDED" in first_row and "shown" in first_row and "10/10" in first_row
+    first = json.loads(
+        next(p for p in (tmp_path / "lake").glob("runs/*/run.json") if failed["run_id"] not in str(p)).read_text()
+    )
+    rows_and_r2 = (
+        f"{first['stages']['aggregation']['report']['result_rows']:,}",
+        f"{first['stages']['training']['report']['r2']:.3f}",
+    )
+    assert all(f"│ {value} " in first_row for value in rows_and_r2), first_row  # the run's size and model quality
     assert f"Resume one with: batchml run {spec} --resume {failed['run_id']}" in " ".join(listing.split())
 
 

@@ -234,6 +234,8 @@ def test_runs_lists_the_runs_in_the_s3_lake(
     s3 = boto3.client("s3")
     done = RunState(run_id="20261125t000000z-good", fingerprints={}, started_at=1.0, finished_at=61.0)
     done.status = "SUCCEEDED"
+    done.stages["training"] = StageRecord("SUCCEEDED", 1, 30.0, {"r2": 0.8123, "interval_coverage": 0.795})
+    done.stages["aggregation"] = StageRecord("SUCCEEDED", 1, 5.0, {"result_rows": 1200})
     s3.put_object(Bucket=BUCKET, Key=f"lake/runs/{done.run_id}/run.json", Body=json.dumps(done.to_json()).encode())
     history = {"runs": [done.run_id]}
     s3.put_object(Bucket=BUCKET, Key="lake/results/house_prices/_published.json", Body=json.dumps(history).encode())
@@ -243,7 +245,7 @@ def test_runs_lists_the_runs_in_the_s3_lake(
     rows = [line for line in out.splitlines() if "│ 2026" in line]
     assert "20261126t000000z-fail" in rows[0] and "FAILED" in rows[0]  # newest first
     assert "20261125t000000z-good" in rows[1] and "SUCCEEDED" in rows[1] and "shown" in rows[1]
-    assert "60.0" in rows[1]
+    assert "60.0" in rows[1] and "│ 1,200 " in rows[1] and "│ 0.812 " in rows[1] and "│ 79.5% " in rows[1]
     assert "--resume 20261126t000000z-fail" in " ".join(out.split())
 
 
