@@ -89,6 +89,9 @@ class ModelSection(_Section):
     training_sample_cap: Annotated[int, Field(ge=10)] = 200_000
     holdout_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.2
     min_labelled_rows: Annotated[int, Field(ge=10)] = 100
+    # A quality gate: a model whose holdout R² falls below this fails the run before anything
+    # is scored, so the published results keep the last good model's predictions.
+    min_holdout_r2: Annotated[float, Field(le=1.0)] | None = None
     seed: int = 42
 
     @field_validator("label")

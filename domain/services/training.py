@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from domain.context import RunContext
+from domain.errors import VerificationError
 from domain.services.features import training_rows_sql
 
 if TYPE_CHECKING:
@@ -64,6 +65,13 @@ def run_training(ctx: RunContext) -> dict[str, Any]:
     from domain.ml.training import fit
 
     model, metrics = fit(sample, ctx.id_column, spec.model)
+    gate = spec.model.min_holdout_r2
+    if gate is not None and metrics.r2 < gate:
+        # Before the model and card are written: a resume must train again, not take this model.
+        raise VerificationError(
+            f"the model's holdout R² {metrics.r2:.4f} is below [model] min_holdout_r2 {gate:g} "
+            f"(MAE {metrics.mae:.4g} on {metrics.holdout_rows} holdout rows); nothing was scored"
+        )
     blob = model.to_bytes()
     version = hashlib.sha256(blob).hexdigest()[:12]
     card = model_card(ctx, model, version, sample.num_rows, metrics.as_dict())
