@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks.generate import Dataset, ensure_dataset, remove_dataset
+from benchmarks.generate import Dataset, ensure_dataset, remove_dataset, warm_page_cache
 from benchmarks.machine import load_average, machine
 from benchmarks.memory import run_measured
 from benchmarks.overhead import measure_task_overhead
@@ -166,6 +166,7 @@ def _concurrency(args: argparse.Namespace, dataset: Dataset, main: dict[str, Any
 def bench_rows(args: argparse.Namespace, rows: int, results: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{rows:,} rows[/]: data")
     dataset = ensure_dataset(args.out, rows, args.seed)
+    warmed = warm_page_cache(dataset.folder)
     files = len([p for p in dataset.folder.iterdir() if p.is_file()])
     run: dict[str, Any] = {
         "dataset": {
@@ -174,6 +175,7 @@ def bench_rows(args: argparse.Namespace, rows: int, results: dict[str, Any], con
             "bytes": dataset.bytes,
             "files": files,
             "generated_seconds": dataset.generated_seconds,
+            "page_cache_warm_seconds": round(warmed, 2),
             "folder": str(dataset.folder),
         },
         "load_average_before": load_average(),

@@ -46,6 +46,23 @@ def ensure_dataset(out: Path, rows: int, seed: int) -> Dataset:
     return Dataset(folder=folder, rows=rows, seed=seed, bytes=size, generated_seconds=seconds)
 
 
+def warm_page_cache(folder: Path, chunk_bytes: int = 8 << 20) -> float:
+    """Read every data file once, untimed, and return the seconds it took.
+
+    The pipeline runs first and the floor after it: with data reused from an earlier session
+    and evicted from the page cache, the pipeline alone paid for the disk (measured at 10M:
+    pipeline/floor 1.33x cold, 1.24x warm, same code). Read once here, every timed run starts
+    from the same warm cache, as freshly generated data does.
+    """
+    started = time.perf_counter()
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            with path.open("rb", buffering=0) as f:
+                while f.read(chunk_bytes):
+                    pass
+    return time.perf_counter() - started
+
+
 def remove_dataset(dataset: Dataset) -> None:
     shutil.rmtree(dataset.folder, ignore_errors=True)
     dataset.folder.with_name(dataset.folder.name + ".json").unlink(missing_ok=True)

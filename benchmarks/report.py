@@ -224,7 +224,8 @@ def render_docs(results: dict[str, Any]) -> str:
         f"```\n{results['command']}\n```",
         "",
         f"Started {results['started_at']}, {results.get('seconds', 0):,.0f} s in all. The data is generated first "
-        "(`examples.age.generate`, 0.1 % malformed lines, cached per row count and seed) and not timed.",
+        "(`examples.age.generate`, 0.1 % malformed lines, cached per row count and seed) and not timed; "
+        "then read once, untimed, so every timed run starts from the same warm page cache.",
         "",
         "## Method",
         "",
