@@ -24,11 +24,13 @@ from domain.errors import SpecError
 
 ESTIMATORS = ("ridge", "hist_gradient_boosting")
 
-# Parameters batchml sets itself: the categorical mask comes from the features' types, the
-# random state from [model] seed.
-_RESERVED = {
-    "categorical_features": "batchml sets it from the feature types",
-    "random_state": "batchml sets it from [model] seed",
+# Parameters batchml sets itself on gradient boosting: the categorical mask comes from the
+# features' types, the random state from [model] seed. (Ridge takes both as the user gives them.)
+_SET_BY_BATCHML = {
+    "hist_gradient_boosting": {
+        "categorical_features": "batchml sets it from the feature types",
+        "random_state": "batchml sets it from [model] seed",
+    },
 }
 
 
@@ -43,10 +45,11 @@ def check_params(estimator: str, params: Mapping[str, Any]) -> None:
     if estimator not in ESTIMATORS:
         raise SpecError(f"[model] estimator: {estimator!r} is not one of {ESTIMATORS}")
     model: Any = Ridge() if estimator == "ridge" else HistGradientBoostingRegressor()
-    valid = sorted(set(model.get_params()) - set(_RESERVED if estimator != "ridge" else ()))
+    reserved = _SET_BY_BATCHML.get(estimator, {})
+    valid = sorted(set(model.get_params()) - set(reserved))
     for name in params:
-        if name in _RESERVED and estimator != "ridge":
-            raise SpecError(f"[model] params: {name} cannot be set: {_RESERVED[name]}")
+        if name in reserved:
+            raise SpecError(f"[model] params: {name} cannot be set: {reserved[name]}")
         if name not in valid:
             close = difflib.get_close_matches(name, valid, n=1)
             hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(valid)}"
