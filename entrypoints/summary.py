@@ -29,6 +29,16 @@ _ROWS = {
 }
 
 
+# Athena's price per TB scanned in most regions (us-east-1 among them); each query bills at
+# least 10 MB, which the per-stage totals here cannot show, so small runs cost a little more.
+ATHENA_USD_PER_TB = 5.0
+
+
+def _athena_cost(scanned_bytes: float) -> str:
+    dollars = scanned_bytes / 1e12 * ATHENA_USD_PER_TB
+    return f"${dollars:.2f}" if dollars >= 0.01 else "< $0.01"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}es" if noun.endswith("ch") else f"{n:,} {noun}s"
 
@@ -76,7 +86,11 @@ def print_summary(
         total = sum(scanned.values())
         unit, size = ("GB", 1e9) if total >= 1e9 else ("MB", 1e6)
         parts = ", ".join(f"{name} {n / size:.2f}" for name, n in scanned.items() if n)
-        console.print(f"Scanned: {total / size:.2f} {unit} by the SQL stages ({parts} {unit})")
+        console.print(
+            f"Scanned: {total / size:.2f} {unit} by the SQL stages ({parts} {unit}): "
+            f"{_athena_cost(total)} at Athena's ${ATHENA_USD_PER_TB:g} per TB",
+            highlight=False,
+        )
     if state.status == "SUCCEEDED":
         console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}")
         where = query_from or (f"--root {root}" if "://" not in root else None)

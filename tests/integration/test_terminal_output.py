@@ -63,3 +63,15 @@ def test_the_query_hint_names_a_way_that_works_for_the_lake() -> None:
             [line.split('GROUP BY 1" ')[-1] for line in console.export_text().splitlines() if "Query:" in line]
         )
     assert hints == [["--root /lake"], ["--spec s.toml"], []]  # a hybrid lake's table is in Glue
+
+
+def test_the_scanned_line_prices_the_scan_at_athenas_rate() -> None:
+    state = RunState(run_id="r1", fingerprints={}, started_at=0.0, status="SUCCEEDED", finished_at=1.0)
+    texts = []
+    for scanned in (400_000_000_000, 500_000_000):
+        state.stages["staging"] = StageRecord("SUCCEEDED", 1, 0.5, {"bytes_scanned": scanned})
+        console = Console(record=True, width=200)
+        print_summary(console, state, root="/lake", table="t", resume_command="")
+        texts.append(console.export_text())
+    assert "Scanned: 400.00 GB by the SQL stages (staging 400.00 GB): $2.00 at Athena's $5 per TB" in texts[0]
+    assert "(staging 500.00 MB): < $0.01 at Athena's $5 per TB" in texts[1]
