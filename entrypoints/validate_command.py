@@ -29,6 +29,7 @@ from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 
 DEFAULT_SAMPLE_LINES = 1000
+SHOWN_COLUMNS = 25
 
 
 def check_model_params(spec_file: Path, spec: PipelineSpec) -> None:
@@ -100,7 +101,11 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         f"{staged['rejected_rows']:,} rejected{_reasons(staged)}",
         highlight=False,
     )
-    columns = ", ".join(features["feature_columns"])
+    names: list[str] = features["feature_columns"]
+    # A wide features SELECT would flood the terminal: the first names say enough.
+    columns = ", ".join(names[:SHOWN_COLUMNS]) + (
+        f", ... ({len(names) - SHOWN_COLUMNS} more)" if len(names) > SHOWN_COLUMNS else ""
+    )
     console.print(
         f"  features: {features['labelled_rows']:,} rows labelled ({spec.model.label}), "
         f"{features['scoring_rows']:,} to score; {len(features['feature_columns'])} feature columns "

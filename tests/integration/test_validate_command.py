@@ -106,3 +106,17 @@ def test_a_source_with_no_lines_is_an_error_naming_it(tmp_path: Path, capsys: py
     code, _, err = validate(spec, capsys)
     assert code == 2
     assert f"[source] path: {tmp_path / 'data'} has no lines to read" in err
+
+
+def test_a_wide_features_select_lists_its_first_columns_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = houses_project(tmp_path, 100)
+    extra = "".join(f"    rooms * {i} AS extra_{i:02d},\n" for i in range(30))
+    edit(tmp_path / "features.sql", "    rooms,\n", "    rooms,\n" + extra)
+
+    code, out, _ = validate(spec, capsys)
+
+    assert code == 0
+    assert "35 feature columns (1 categorical): city, rooms, extra_00," in out
+    assert "extra_22, ... (10 more)" in out and "extra_23" not in out
