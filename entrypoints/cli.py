@@ -37,7 +37,7 @@ def new_run_id() -> str:
 def run_pipeline(
     spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None = None
 ) -> RunState:
-    if (settings.backend or spec.pipeline.backend) == "aws":
+    if settings.backend_for(spec) == "aws":
         return run_pipeline_on_aws(spec_file, spec, settings, console, resume)
     container = containers.build_container(spec, settings, spec_file)
     run_id = resume or new_run_id()

@@ -214,7 +214,7 @@ def build_container(
     spec: PipelineSpec, settings: Settings, spec_file: Path | str, aws: AwsSettings | None = None
 ) -> Container:
     """`spec_file`: where tasks read the spec (a local path; for aws, the spec's s3:// URI)."""
-    backend = settings.backend or spec.pipeline.backend
+    backend = settings.backend_for(spec)
     if backend not in BACKENDS:
         raise SpecError(f"backend {backend!r} is not available in this build (available: {list(BACKENDS)})")
     if backend == "aws":
@@ -348,7 +348,7 @@ def orchestrator(container: Container, ctx: RunContext, faults: FaultPlan) -> Lo
     return LocalOrchestrator(ctx, build_graph(ctx.spec), container.task_runner(), faults=faults)
 
 
-def check_sql_parses(sql: str, sql_name: str) -> None:
+def check_athena_select(sql: str, sql_name: str) -> None:
     """Raises QueryError (naming `sql_name`, the line and the column) if `sql` is not one
     Athena SELECT."""
     athena_to_duckdb(sql, sql_name=sql_name)

@@ -47,7 +47,7 @@ def _run_query(args: argparse.Namespace) -> pa.Table:
     if not args.spec:
         return containers.query_catalog(args.root, args.sql, args.run)
     spec = load_spec(args.spec)
-    backend = Settings.from_environment().backend or spec.pipeline.backend
+    backend = Settings.from_environment().backend_for(spec)
     if backend == "local":
         return containers.query_catalog(Path(spec.output.root), args.sql, args.run)
     if backend == "hybrid":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # fork server starts with the same value.
 from adapters.local.forkserver_runner import SPIN_COUNT
 from domain.errors import SpecError
+from domain.spec import PipelineSpec
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
@@ -109,6 +110,10 @@ class Settings:
             "train": {**base, "OMP_NUM_THREADS": str(cores)},
             "predict": {**base, "OMP_NUM_THREADS": per_batch, "BATCHML_DUCKDB_THREADS": per_batch},
         }
+
+    def backend_for(self, spec: PipelineSpec) -> str:
+        """The backend a command uses: the flag or BATCHML_BACKEND, else the spec's."""
+        return self.backend or spec.pipeline.backend
 
     def task_environment(self) -> dict[str, str]:
         """What a task process must see to build the same adapters as its orchestrator."""

@@ -52,7 +52,7 @@ def check_sql_parses(spec: PipelineSpec) -> None:
         (spec.sql.staging, spec.sql.staging_sql, "source"),
         (spec.sql.features, spec.sql.features_sql, "staging"),
     ):
-        containers.check_sql_parses(substitute(sql, {placeholder: placeholder}), sql_name=name)
+        containers.check_athena_select(substitute(sql, {placeholder: placeholder}), sql_name=name)
 
 
 def dry_run(spec_file: Path, spec: PipelineSpec, lines: int) -> dict[str, dict[str, Any]]:
