@@ -19,7 +19,7 @@ from rich.console import Console
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_catalog import DuckDBCatalog
-from adapters.local.duckdb_engine import DuckDBSqlEngine, local_sources
+from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
@@ -29,6 +29,7 @@ from adapters.local.source_sample import write_sample
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
+from adapters.shared.source_files import local_sources
 from domain.context import Ports, RunContext
 from domain.errors import DataQualityError, SpecError
 from domain.faults import FaultPlan

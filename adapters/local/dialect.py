@@ -9,6 +9,7 @@ Pinned differences (tests in tests/integration/test_dialect.py):
 - `date_diff('day', a, b)`: Trino counts whole elapsed days, DuckDB counts day boundaries.
 - `json_extract_scalar` on an object: Trino gives NULL, DuckDB gives the object's JSON text.
 - `TRY(1/0)`: Trino gives NULL, DuckDB gives inf (division by zero is not an error there).
+- `from_big_endian_64(xxhash64(to_utf8(x)))`: DuckDB's own 64-bit hash stands in (other values).
 """
 
 from __future__ import annotations
@@ -42,6 +43,27 @@ def _json_parse_safely(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _is_call(node: exp.Expression | None, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() == name and len(node.expressions) == 1
+
+
+def _hash_of_text(node: exp.Expression) -> exp.Expression:
+    """`from_big_endian_64(xxhash64(to_utf8(x)))`, Trino's 64-bit hash of a text as a bigint, has
+    no DuckDB spelling: DuckDB's own `hash(x)` (an unsigned 64-bit hash) takes its place, shifted
+    into bigint's range. The values differ between the engines; each is stable within its engine,
+    which is all a hash bucket needs (domain/services/batching.py numbers batches with it)."""
+    if not _is_call(node, "from_big_endian_64"):
+        return node
+    inner = node.expressions[0]
+    if not _is_call(inner, "xxhash64") or not isinstance(inner.expressions[0], exp.Encode):
+        return node
+    text = inner.expressions[0].this.copy()
+    hashed = exp.BitwiseRightShift(
+        this=exp.Anonymous(this="hash", expressions=[text]), expression=exp.Literal.number(1)
+    )
+    return exp.Cast(this=exp.Paren(this=hashed), to=exp.DataType.build("BIGINT"))
+
+
 def parse_error_message(exc: ParseError) -> str:
     """sqlglot's first error as one plain line: what, where, and the SQL up to the spot.
 
@@ -71,4 +93,5 @@ def athena_to_duckdb(sql: str, *, sql_name: str, valid_json: Collection[str] = (
     tree = statements[0]
     if not isinstance(tree, exp.Query):
         raise QueryError(f"expected a SELECT statement, found {tree.key.upper()}", sql_name=sql_name)
-    return share_json_parses(tree.transform(_json_parse_safely), valid_json).sql(dialect="duckdb")
+    rewritten = tree.transform(_json_parse_safely).transform(_hash_of_text)
+    return share_json_parses(rewritten, valid_json).sql(dialect="duckdb")

@@ -177,8 +177,11 @@ class LocalOrchestrator:
         try:
             return future.result(timeout=stage.timeout_seconds)
         except FutureTimeout:
-            # A thread cannot be killed: a timed-out stage is final, never retried alongside itself.
-            raise StageError(stage.name, f"timed out after {stage.timeout_seconds}s") from None
+            # A thread cannot be killed, but its statements can: they stop writing now. A
+            # timed-out stage is still final, never retried alongside itself.
+            stopped = self.ctx.ports.engine.cancel_running()
+            detail = f"; stopped {stopped} running statement(s)" if stopped else ""
+            raise StageError(stage.name, f"timed out after {stage.timeout_seconds}s{detail}") from None
         finally:
             pool.shutdown(wait=False)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from adapters.local.duckdb_engine import SourceFile
+from adapters.shared.source_files import SourceFile, decompressed
 
 CHUNK_BYTES = 1 << 16
 
@@ -33,12 +32,12 @@ def write_sample(files: Iterable[SourceFile], lines: int, out: Path) -> int:
         for source_file in files:
             try:
                 with source_file.open() as raw:
-                    stream: IO[bytes] | Any = gzip.GzipFile(fileobj=raw) if source_file.name.endswith(".gz") else raw
+                    stream: IO[bytes] | Any = decompressed(raw, source_file.name)
                     for line in _lines(stream):
                         sample.write(line + b"\n")
                         written += 1
                         if written == lines:
                             return written
-            except (EOFError, gzip.BadGzipFile):
+            except (EOFError, OSError):  # cut short or corrupt: the run reports it, a sample need not
                 continue
     return written
