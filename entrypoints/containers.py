@@ -407,6 +407,11 @@ def query_athena(spec: PipelineSpec, sql: str) -> pa.Table:
     return engine.query(sql, {}, sql_name="query")
 
 
+def chart_renderer() -> Any:
+    """Vega-Lite to SVG for the run report (vl-convert, imported when a report is drawn)."""
+    return deferred("adapters.report.vega_svg:VegaLiteSvgRenderer")()
+
+
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:
     return RichProgressEventLog(stage_count, console)
 
