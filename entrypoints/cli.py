@@ -12,8 +12,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.context import Ports
+from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.faults import FaultPlan
 from domain.identifiers import check_run_id
 from domain.run_lifecycle import start_run
@@ -24,8 +24,8 @@ from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
-from entrypoints.query_command import add_query_command
 from entrypoints.lake import add_lake_arguments, open_lake
+from entrypoints.query_command import add_query_command
 from entrypoints.report_command import add_report_command, write_run_report
 from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings

@@ -38,9 +38,7 @@ class Lake:
 
 def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, nargs="?", help="the pipeline's spec file (or give --root)")
-    parser.add_argument(
-        "--root", type=Path, help="a local lake folder (a spec's [output] root), instead of the spec"
-    )
+    parser.add_argument("--root", type=Path, help="a local lake folder (a spec's [output] root), instead of the spec")
     parser.add_argument("--table", help="with --root: the results table, if the lake holds several")
     parser.add_argument("--backend", choices=containers.BACKENDS, help="override the spec's [pipeline] backend")
 

@@ -9,7 +9,7 @@ BASELINE_NAMES = ("ridge", "median")
 
 
 def baseline_text(training: dict[str, Any]) -> str:
-    """"ridge 0.712, median -0.000": each baseline's holdout R² ("" for a card without them)."""
+    """ "ridge 0.712, median -0.000": each baseline's holdout R² ("" for a card without them)."""
     baselines = training.get("baselines") or {}
     parts = [f"{name} {baselines[name]['r2']:.3f}" for name in BASELINE_NAMES if name in baselines]
     return ", ".join(parts)

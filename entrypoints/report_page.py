@@ -33,7 +33,8 @@ td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-ali
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .failure{background:#fdecea;border:1px solid #e45756;border-radius:6px;padding:12px 16px;margin:16px 0}
 .warn{color:#b3261e;font-weight:bold}.missing{color:#777;font-style:italic}
-code,pre{font:12px Menlo,Consolas,monospace;background:#f3f3f3}pre{padding:6px;white-space:pre-wrap;word-break:break-all}
+code,pre{font:12px Menlo,Consolas,monospace;background:#f3f3f3}
+pre{padding:6px;white-space:pre-wrap;word-break:break-all}
 table.examples{table-layout:fixed;width:100%}table.examples td{word-break:break-all}
 figure{margin:8px 0}figure svg{max-width:100%;height:auto}
 """
@@ -57,7 +58,8 @@ def e(value: Any) -> str:
 def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:  # type: ignore[assignment]
     head = "".join(f"<th>{e(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="n">{e(c)}</td>' if i in numeric else f"<td>{e(c)}</td>" for i, c in enumerate(r))
+        "<tr>"
+        + "".join(f'<td class="n">{e(c)}</td>' if i in numeric else f"<td>{e(c)}</td>" for i, c in enumerate(r))
         + "</tr>"
         for r in rows
     )
@@ -126,14 +128,13 @@ class Page:
         training, diagnostics = self.stage("training"), self.found.diagnostics or {}
         if not training:
             return '<p class="missing">No model was trained in this run.</p>'
-        rows = [
-            [r["model"], f"{r['r2']:.3f}", f"{r['mae']:.4g}", f"{r['rmse']:.4g}"] for r in quality_rows(training)
-        ]
+        rows = [[r["model"], f"{r['r2']:.3f}", f"{r['mae']:.4g}", f"{r['rmse']:.4g}"] for r in quality_rows(training)]
         coverage = training.get("interval_coverage")
         parts = [
             _table(["on the holdout", "R²", "MAE", "RMSE"], rows, {1, 2, 3}),
             f"<p>Interval coverage {coverage:.1%} (target {(self.found.card or {}).get('interval_coverage', 0):.0%}) "
-            f"on {training.get('holdout_rows', 0):,} holdout rows, mean width {training.get('mean_interval_width', 0):.4g}.</p>"
+            f"on {training.get('holdout_rows', 0):,} holdout rows, "
+            f"mean width {training.get('mean_interval_width', 0):.4g}.</p>"
             if isinstance(coverage, float)
             else "",
         ]
@@ -227,7 +228,8 @@ class Page:
             f"<td>{e(x['reason'])}</td><td><code>{e(x['line'] or '')}</code></td></tr>"
             for x in self.found.rejects
         )
-        table = f"<h3>Examples</h3><table class='examples'><tr><th>reason</th><th>where</th><th>why</th><th>line</th></tr>{examples}</table>"
+        head = "<tr><th>reason</th><th>where</th><th>why</th><th>line</th></tr>"
+        table = f"<h3>Examples</h3><table class='examples'>{head}{examples}</table>"
         return counts + (table if examples else "") + f"<p>All of them: table {e(self.found.table)}_rejects.</p>"
 
     def ledger(self) -> str:
@@ -249,7 +251,8 @@ class Page:
         runs = {
             f"this run ({self.state['run_id']})": self.stage("aggregation").get("distribution") or {},
             f"previous ({previous['run_id']})": (
-                (previous["state"].get("stages", {}).get("aggregation") or {}).get("report", {}).get("distribution") or {}
+                (previous["state"].get("stages", {}).get("aggregation") or {}).get("report", {}).get("distribution")
+                or {}
             ),
         }
         chart = charts.lines(
@@ -258,7 +261,9 @@ class Page:
             (self.found.card or {}).get("label", "value"),
         )
         head = ["", "this run", f"previous published run {previous['run_id']}"]
-        return _table(head, [list(r) for r in rows], {1, 2}) + self.figure(chart, "No prediction distribution to compare.")
+        return _table(head, [list(r) for r in rows], {1, 2}) + self.figure(
+            chart, "No prediction distribution to compare."
+        )
 
     def html(self) -> str:
         body = []

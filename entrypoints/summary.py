@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+
 from domain.run_state import RunState
 from entrypoints.quality import model_line
 from entrypoints.resume_advice import next_step
@@ -130,9 +131,7 @@ def _print_scanned(console: Console, state: RunState) -> None:
 
 
 def _print_results(console: Console, state: RunState, root: str, table: str, query_from: str | None) -> None:
-    console.print(
-        f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}", soft_wrap=True
-    )
+    console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}", soft_wrap=True)
     where = query_from or (f"--root {root}" if "://" not in root else None)
     if where:
         console.print(

@@ -17,10 +17,9 @@ import re
 from collections.abc import Collection
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
-from sqlglot.tokens import TokenType
 
 from adapters.local.json_paths import share_json_parses
 from domain.errors import QueryError

@@ -10,6 +10,7 @@ most IMPORTANCE_ROWS holdout rows).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -178,14 +179,15 @@ def _drift(model: TrainedModel, x_train: np.ndarray, x_score: np.ndarray) -> lis
 
 def _shares(bins: np.ndarray, count: int) -> np.ndarray:
     counts = np.bincount(bins, minlength=count).astype(float)
-    return counts / max(counts.sum(), 1.0)
+    shares: np.ndarray = counts / max(counts.sum(), 1.0)
+    return shares
 
 
 def _numeric_bins(train: np.ndarray, score: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
     present = train[~np.isnan(train)]
     edges = np.unique(np.quantile(present, np.linspace(0, 1, DRIFT_BINS + 1))[1:-1]) if len(present) else np.array([])
     labels = [f"< {edges[0]:.4g}"] if len(edges) else ["all"]
-    labels += [f"{a:.4g} - {b:.4g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [f"{a:.4g} - {b:.4g}" for a, b in itertools.pairwise(edges)]
     labels += [f">= {edges[-1]:.4g}"] if len(edges) else []
     missing = len(labels)
 

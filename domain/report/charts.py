@@ -153,7 +153,13 @@ def histogram(title: str, x_title: str, edges: list[float], series: dict[str, li
             "encoding": {
                 "x": {"field": "from", "type": "quantitative", "bin": {"binned": True}, "title": x_title},
                 "x2": {"field": "to"},
-                "y": {"field": "share", "type": "quantitative", "stack": None, "title": "share of rows", "axis": {"format": "%"}},
+                "y": {
+                    "field": "share",
+                    "type": "quantitative",
+                    "stack": None,
+                    "title": "share of rows",
+                    "axis": {"format": "%"},
+                },
                 "color": {"field": "series", "type": "nominal", "title": None, "scale": _colour(names)},
             },
         },
@@ -193,7 +199,9 @@ def deciles(rows: list[dict[str, Any]], target: float) -> Chart | None:
     return chart
 
 
-def bars(title: str, rows: list[dict[str, Any]], label: str, value: str, value_title: str, **colour: Any) -> Chart | None:
+def bars(
+    title: str, rows: list[dict[str, Any]], label: str, value: str, value_title: str, **colour: Any
+) -> Chart | None:
     """Horizontal bars in the given order (importance, error per category, drift)."""
     if not rows:
         return None
@@ -204,7 +212,9 @@ def bars(title: str, rows: list[dict[str, Any]], label: str, value: str, value_t
     }
     if colour:
         encoding["color"] = {"field": colour["field"], "type": "nominal", "title": None, "scale": colour["scale"]}
-    return _chart(title, rows, {"mark": {"type": "bar", "color": "#4c78a8"}, "encoding": encoding}, height=18 * len(rows))
+    return _chart(
+        title, rows, {"mark": {"type": "bar", "color": "#4c78a8"}, "encoding": encoding}, height=18 * len(rows)
+    )
 
 
 def lines(title: str, values: list[dict[str, Any]], x_title: str) -> Chart | None:

@@ -67,7 +67,7 @@ def _reject_examples(ports: Ports, layout: RunLayout, notes: list[str]) -> list[
     if not any(True for _ in ports.store.list(layout.rejects.location)):
         return []
     try:
-        rows = ports.engine.query(
+        rows: list[dict[str, Any]] = ports.engine.query(
             f"SELECT reason_code, source_file, line_number, reason, substr(line, 1, {LINE_CHARS}) AS line FROM ("
             "SELECT *, row_number() OVER (PARTITION BY reason_code ORDER BY source_file, line_number) AS k "
             f"FROM {{{{ rejects }}}}) ranked WHERE k <= {EXAMPLES_PER_REASON} ORDER BY reason_code, k",

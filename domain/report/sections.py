@@ -113,7 +113,12 @@ def comparison_rows(state: dict[str, Any], previous: dict[str, Any]) -> list[tup
         ("interval coverage", "training", ("interval_coverage",), "{:.1%}"),
         ("mean interval width", "training", ("mean_interval_width",), "{:.4g}"),
         ("mean prediction", "aggregation", ("distribution", "sources", "ML_PREDICTION", "mean"), "{:.4g}"),
-        ("median prediction", "aggregation", ("distribution", "sources", "ML_PREDICTION", "quantiles", "0.5"), "{:.4g}"),
+        (
+            "median prediction",
+            "aggregation",
+            ("distribution", "sources", "ML_PREDICTION", "quantiles", "0.5"),
+            "{:.4g}",
+        ),
     ]
     rows = []
     for label, stage, path, form in measures:

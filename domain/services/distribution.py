@@ -25,7 +25,7 @@ def value_distribution(ctx: RunContext) -> dict[str, Any]:
         inputs,
         sql_name="aggregation distribution",
     ).to_pylist()
-    sources = {
+    sources: dict[str, dict[str, Any]] = {
         row["value_source"]: {
             "rows": int(row["n"]),
             "mean": _number(row["mean"]),

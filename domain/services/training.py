@@ -112,7 +112,12 @@ def write_diagnostics(ctx: RunContext, model: TrainedModel, sample: pa.Table) ->
 def card_report(card: dict[str, Any]) -> dict[str, Any]:
     """The training stage's report, as a model card records it."""
     baselines = {"baselines": card["baselines"]} if "baselines" in card else {}
-    return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"], **baselines}
+    return {
+        "training_rows": card["training_rows"],
+        "model_version": card["model_version"],
+        **card["metrics"],
+        **baselines,
+    }
 
 
 def load_card(ctx: RunContext) -> dict[str, Any]:

@@ -6,11 +6,11 @@ import pyarrow as pa
 import pytest
 
 from domain.context import RunContext
+from domain.errors import VerificationError
 from domain.layout import RunLayout, published_history_key, results_location
 from domain.ports.sql_engine import TableRef
 from domain.run_state import RunState
 from domain.services.cleanup import run_cleanup, run_pre_cleanup
-from domain.errors import VerificationError
 from domain.services.publishing import published_runs, rollback, run_publish, shown_run
 from tests.unit.fakes import FakeCatalog, FakeObjectStore, FakeSqlEngine
 
