@@ -58,9 +58,19 @@ def _text(cell: Cell) -> Text:
 
 
 def _print_lines(console: Console, rows: Sequence[Sequence[Cell]]) -> None:
-    """A row per line, its non-empty cells two spaces apart; the terminal wraps a long one."""
+    """A row per line, its cells two spaces apart and aligned (the last one free); the terminal
+    wraps a long line instead of anything being cut."""
+    widths = (
+        [max((len(str(row[i])) for row in rows if i < len(row)), default=0) for i in range(len(rows[0]))]
+        if rows
+        else []
+    )
     for row in rows:
-        line = Text("  ").join(_text(cell) for cell in row if str(cell))
+        cells = [_text(cell).copy() for cell in row]
+        for i, cell in enumerate(cells[:-1]):
+            cell.pad_right(widths[i] - len(cell.plain))
+        line = Text("  ").join(cells)
+        line.rstrip()
         console.print(line, soft_wrap=True, highlight=False)
 
 
