@@ -75,6 +75,24 @@ class RunLayout:
         return f"{self.run_prefix}model/model_card.json"
 
     @property
+    def diagnostics_key(self) -> str:
+        """What the run report shows of the model (domain/ml/diagnostics.py)."""
+        return f"{self.run_prefix}model/diagnostics.json"
+
+    @property
+    def report_key(self) -> str:
+        return f"{self.run_prefix}report.html"
+
+    @property
+    def events_key(self) -> str:
+        """The run's event log, where the event log is a file under the root (locally)."""
+        return f"{self.run_prefix}events.jsonl"
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.run_prefix}run.json"
+
+    @property
     def manifest_key(self) -> str:
         return f"{self.run_prefix}batches/manifest.json"
 

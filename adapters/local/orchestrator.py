@@ -123,7 +123,7 @@ class LocalOrchestrator:
                 error_type=type(error).__name__,
                 seconds=round(seconds, 3),
             )
-            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch)
+            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch, retryable=is_retryable(error))
             return False
         seconds = time.perf_counter() - started
         record_stage(self.ctx, state, stage.name, StageRecord("SUCCEEDED", attempts[0], round(seconds, 3), report))

@@ -19,6 +19,7 @@ from domain.layout import is_data_key
 from domain.manifest import Manifest
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.services.batching import load_manifest
+from domain.services.distribution import value_distribution
 from domain.services.training import load_card
 from domain.sql import number_literal, string_literal
 
@@ -195,6 +196,7 @@ def run_aggregation(ctx: RunContext) -> dict[str, Any]:
     report["bytes_scanned"] = stats.bytes_scanned
     report["model_version"] = card["model_version"]
     report["passes"] = len(boundaries) + 1
+    report["distribution"] = value_distribution(ctx)  # for the run report and the next run's comparison
     return report
 
 

@@ -185,10 +185,18 @@ def _reconcile(ctx: RunContext, lines: int, counts: dict[str, Any]) -> None:
             "return exactly one row per record of {{ source }} (no WHERE filter, no joins that add rows)",
         )
     if counts["ids"] != counts["staged"]:
+        # count(DISTINCT) skips NULLs: say so when a NULL id, not a repeated one, is the cause.
+        nulls = ctx.ports.engine.query(
+            f"SELECT count(*) - count({ctx.id_column}) AS n FROM {{{{ staging }}}}",
+            {"staging": ctx.layout.staging},
+            sql_name="staging check",
+        ).to_pylist()[0]["n"]
+        null_text = f", and {int(nulls):,} rows with a NULL {ctx.id_column!r}" if nulls else ""
         raise StageError(
             "staging",
             f"{ctx.spec.sql.staging} returned {counts['staged']} rows but only {counts['ids']} distinct "
-            f"{ctx.id_column!r} values; the id column must be the record's id",
+            f"{ctx.id_column!r} values{null_text}; the id column must be the record's id"
+            + (" (every line has an id: the SELECT must return it as it is, never NULL)" if nulls else ""),
         )
 
 
