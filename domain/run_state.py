@@ -18,6 +18,9 @@ class StageRecord:
     attempts: int = 0
     seconds: float = 0.0
     report: dict[str, Any] = field(default_factory=dict)
+    # When the stage's current attempt began: a stage that runs over several invocations
+    # (AWS) checks its timeout against this.
+    started_at: float | None = None
 
 
 @dataclass

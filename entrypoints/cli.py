@@ -24,6 +24,7 @@ from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.deploy_command import add_deploy_command
 from entrypoints.lake import add_lake_arguments, open_lake
 from entrypoints.query_command import add_query_command
 from entrypoints.report_command import add_report_command, write_run_report
@@ -183,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
     back.set_defaults(func=cmd_rollback)
     add_report_command(sub)
     add_asl_command(sub)
+    add_deploy_command(sub)
     add_validate_command(sub)
     return top
 

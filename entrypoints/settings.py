@@ -33,7 +33,9 @@ class AwsSettings:
     region: str
     endpoint_url: str | None  # an emulator (moto, LocalStack) instead of AWS
     athena_workgroup: str
-    athena_output: str | None  # s3:// for query results, unless the workgroup enforces its own
+    athena_output: str | None  # s3:// for query results (the workgroup does not enforce its own)
+    athena_encryption_option: str | None  # SSE_S3 or SSE_KMS, for query results and CTAS output
+    athena_kms_key: str | None
     glue_database: str
     ecs_cluster: str
     train_task_definition: str
@@ -42,6 +44,15 @@ class AwsSettings:
     security_groups: tuple[str, ...]
     container_name: str
     state_machine_arn: str | None
+
+    def athena_encryption(self) -> dict[str, str] | None:
+        """Athena's EncryptionConfiguration for what queries write (results and CTAS tables)."""
+        if not self.athena_encryption_option:
+            return None
+        configuration = {"EncryptionOption": self.athena_encryption_option}
+        if self.athena_kms_key:
+            configuration["KmsKey"] = self.athena_kms_key
+        return configuration
 
     @classmethod
     def from_environment(cls) -> AwsSettings:
@@ -55,6 +66,8 @@ class AwsSettings:
             endpoint_url=env.get("BATCHML_AWS_ENDPOINT_URL") or None,
             athena_workgroup=env.get("BATCHML_ATHENA_WORKGROUP", "primary"),
             athena_output=env.get("BATCHML_ATHENA_OUTPUT") or None,
+            athena_encryption_option=env.get("BATCHML_ATHENA_ENCRYPTION") or None,
+            athena_kms_key=env.get("BATCHML_ATHENA_KMS_KEY") or None,
             glue_database=env.get("BATCHML_GLUE_DATABASE", "batchml"),
             ecs_cluster=env.get("BATCHML_ECS_CLUSTER", "batchml"),
             train_task_definition=env.get("BATCHML_TRAIN_TASK_DEFINITION", "batchml-train"),

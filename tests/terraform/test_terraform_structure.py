@@ -34,7 +34,13 @@ TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 # One Lambda per function stage of the graph, plus the failure route and the handler of stopped
 # executions: taken from the code, so the deployment cannot fall behind the stage graph.
 _GRAPH = build_graph(load_spec(Path(__file__).resolve().parents[2] / "examples" / "age" / "spec.toml"))
-LAMBDA_STAGES = [s.name for s in _GRAPH.stages if s.kind is StageKind.FUNCTION] + [
+# A stage that fans out its ingest has a function for the items beside its own.
+LAMBDA_STAGES = [
+    name
+    for s in _GRAPH.stages
+    if s.kind is StageKind.FUNCTION
+    for name in ([s.name, f"{s.name}_ingest"] if s.ingest_fan_out else [s.name])
+] + [
     _GRAPH.failure_route,
     "execution_stopped",
 ]
