@@ -141,3 +141,33 @@ def test_stopped_executions_reach_the_execution_stopped_lambda_and_only_from_the
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["source_arn"] == "${aws_cloudwatch_event_rule.execution_stopped.arn}"
     assert permission["function_name"] == '${aws_lambda_function.stage["execution_stopped"].function_name}'
+
+
+def test_the_workgroup_accepts_the_ctas_statements_the_engine_sends(config: Config) -> None:
+    """Issue 13, finding 1: Athena fails a CTAS that names its external_location in a workgroup
+    that enforces its configuration (https://docs.aws.amazon.com/athena/latest/ug/workgroups-troubleshooting.html);
+    the workgroup enforced it, so every CTAS would have failed on AWS. Each query now names the
+    result location and encryption itself, from the environment Terraform sets."""
+    from adapters.aws.athena_ctas import ctas
+
+    assert "external_location" in ctas('"db"."t"', "s3://bucket/runs/r/t/", "SELECT 1")
+    workgroup = config.resources()[("aws_athena_workgroup", "main")]
+    assert workgroup["configuration"][0]["enforce_workgroup_configuration"] is False
+    environment = config.locals()["common_environment"]
+    assert {"BATCHML_ATHENA_OUTPUT", "BATCHML_ATHENA_ENCRYPTION", "BATCHML_ATHENA_KMS_KEY"} <= set(environment)
+
+
+def test_interface_endpoints_are_only_those_the_tasks_call(config: Config) -> None:
+    """Issue 13, finding 9: sts and ecs endpoints were on by default (~$29 a month at two zones)
+    though no task calls either (task credentials come from the Fargate credential endpoint)."""
+    default = config.variables()["interface_endpoints"]["default"]
+    assert set(default) == {"ecr.api", "ecr.dkr", "logs", "athena", "glue"}
+
+
+def test_the_remote_state_example_locks(config: Config) -> None:
+    """Issue 13, finding 9: no state backend or locking guidance. The example backend keeps the
+    state in S3 with S3's own lock file (Terraform >= 1.10), encrypted, and the README says how."""
+    example = Config.from_sources({"backend.tf": (TERRAFORM_DIR / "backend.tf.example").read_text()})
+    backend = example.files["backend.tf"]["terraform"][0]["backend"][0]["s3"]
+    assert backend["use_lockfile"] is True and backend["encrypt"] is True
+    assert "backend.tf.example" in (TERRAFORM_DIR / "README.md").read_text()
