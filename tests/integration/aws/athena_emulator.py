@@ -10,10 +10,10 @@ limit, so code that passed against it could still be code Athena rejects (issue 
 - lifecycle: QUEUED -> RUNNING -> SUCCEEDED / FAILED / CANCELLED over a configurable number of
   polls per state (default: finished by the first poll) and an emulated clock; StopQueryExecution;
   ClientRequestToken idempotency; GetWorkGroup;
-- limits (athena_emulation/limits.py): a CTAS with external_location in a workgroup that enforces
-  its configuration, over 100 partitions per CTAS/INSERT, a CTAS into a location that is not empty,
-  the workgroup's bytes-scanned cutoff, the active DML query quota, the query string length, the
-  DML query timeout.
+- limits, their values from adapters/aws/limits.py: a CTAS with external_location in a workgroup
+  that enforces its configuration, over 100 partitions per CTAS/INSERT, a CTAS into a location that
+  is not empty, the workgroup's bytes-scanned cutoff, the active DML query quota, the query string
+  length, the DML query timeout.
 
 DataScannedInBytes counts the whole Parquet objects of every table a statement names (Athena counts
 only the columns and row groups it reads): an upper bound of what Athena would report.

@@ -15,7 +15,7 @@ from adapters.aws.athena_queries import AthenaQueries
 from domain.errors import QueryError
 from tests.integration.aws.athena_emulation.limits import (
     ACTIVE_DML_QUERIES_US_EAST_1,
-    MAX_PARTITIONS_PER_WRITE,
+    MAX_PARTITIONS_PER_CTAS,
     MAX_QUERY_STRING_BYTES,
 )
 from tests.integration.aws.athena_emulation.workgroup import deployed_workgroup
@@ -284,13 +284,13 @@ def test_more_than_100_partitions_in_one_statement_fail(athena: AthenaEmulator, 
             f"partitioned_by = ARRAY['p']) AS SELECT x, x AS p FROM UNNEST(sequence(1, {partitions})) AS t(x)"
         )
 
-    over = run(athena, ctas("wide", MAX_PARTITIONS_PER_WRITE + 1))["Status"]
+    over = run(athena, ctas("wide", MAX_PARTITIONS_PER_CTAS + 1))["Status"]
     assert over["State"] == "FAILED"
     assert over["StateChangeReason"] == (
         "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets"
     )
     assert keys(s3_client, "tables/wide/") == []  # refused before writing anything
-    assert run(athena, ctas("full", MAX_PARTITIONS_PER_WRITE))["Status"]["State"] == "SUCCEEDED"
+    assert run(athena, ctas("full", MAX_PARTITIONS_PER_CTAS))["Status"]["State"] == "SUCCEEDED"
     insert = "INSERT INTO full SELECT x, x AS p FROM UNNEST(sequence(1001, 1101)) AS t(x)"
     assert run(athena, insert)["Status"]["StateChangeReason"].startswith("HIVE_TOO_MANY_OPEN_PARTITIONS")
 

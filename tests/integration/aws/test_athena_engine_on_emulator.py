@@ -32,7 +32,7 @@ from domain.services.batching import scoring_sql
 from domain.services.staging import line_index_sql, rejects_sql, valid_records_sql
 from domain.sql import substitute
 from examples.age.generate import generate
-from tests.integration.aws.athena_emulation.limits import MAX_PARTITIONS_PER_WRITE
+from tests.integration.aws.athena_emulation.limits import MAX_PARTITIONS_PER_CTAS
 from tests.integration.aws.athena_emulation.workgroup import deployed_workgroup
 from tests.integration.aws.athena_emulator import AthenaEmulator, WorkGroup
 from tests.integration.aws.emulator_support import OUTPUT, as_client
@@ -171,7 +171,7 @@ def test_features_and_partitioned_batch_planning_on_athena_give_the_local_engine
 
 def test_more_than_100_batches_are_written_100_partitions_per_statement(both: Engines, glue_client: GlueClient) -> None:
     """Athena refuses a statement writing over 100 partitions; the engine splits the write."""
-    ids = [f"id{i:04d}" for i in range(MAX_PARTITIONS_PER_WRITE + 1)]
+    ids = [f"id{i:04d}" for i in range(MAX_PARTITIONS_PER_CTAS + 1)]
     features = pa.table({"id": ids, "age": pa.array([None] * len(ids), pa.int32())})
     sink = io.BytesIO()
     pq.write_table(features, sink)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.integration.aws.athena_emulation.limits import GLUE_PARTITIONS_PER_BATCH_CREATE
 from tests.integration.aws.athena_emulation.statements import Name
 from tests.integration.aws.athena_emulation.types import hive_arrow, read_as
 
@@ -105,10 +106,11 @@ class Lake:
         known = {tuple(p["Values"]) for p in self.partitions(name)}
         storage = dict(table["StorageDescriptor"])
         new = [list(v) for v in values if tuple(v) not in known]
-        for start in range(0, len(new), 100):  # BatchCreatePartition takes 100 at a time
+        step = GLUE_PARTITIONS_PER_BATCH_CREATE
+        for start in range(0, len(new), step):
             inputs: list[Any] = [
                 {"Values": v, "StorageDescriptor": {**storage, "Location": partition_uri(storage["Location"], keys, v)}}
-                for v in new[start : start + 100]
+                for v in new[start : start + step]
             ]
             self.glue.batch_create_partition(
                 DatabaseName=name.database, TableName=name.table, PartitionInputList=inputs

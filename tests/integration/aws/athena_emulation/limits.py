@@ -1,33 +1,21 @@
-"""Athena's documented limits, each once, with the page it comes from.
+"""The Athena limits the emulator enforces, as plain numbers, each taken from the project's single
+list of AWS limits (adapters/aws/limits.py, where each has its value, source page and caveats).
 
-Interim home: the lead is committing `adapters/aws/limits.py`; when it lands on main these
-constants move there and the emulator imports them.
+Only the GetQueryResults page size is not there: an API constraint rather than a quota, so it is
+kept here with its page.
 """
 
 from __future__ import annotations
 
-# https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html
-# "Athena has a limit of 100 partitions per CREATE TABLE AS SELECT (CTAS) query. Similarly, you can
-# add a maximum of 100 partitions to a destination table with an INSERT INTO statement."
-MAX_PARTITIONS_PER_WRITE = 100
+from adapters.aws import limits
 
-# https://docs.aws.amazon.com/athena/latest/ug/service-limits.html ("Query string length"):
-# 262144 bytes, encoded in UTF-8; not adjustable.
-MAX_QUERY_STRING_BYTES = 262_144
+MAX_PARTITIONS_PER_CTAS = int(limits.ATHENA_MAX_PARTITIONS_PER_CTAS.value)
+MAX_PARTITIONS_PER_INSERT = int(limits.ATHENA_MAX_PARTITIONS_PER_INSERT_INTO.value)
+MAX_QUERY_STRING_BYTES = int(limits.ATHENA_MAX_QUERY_STRING_BYTES.value)
+ACTIVE_DML_QUERIES_US_EAST_1 = int(limits.ATHENA_ACTIVE_DML_QUERIES_US_EAST_1.value)
+DML_QUERY_TIMEOUT_SECONDS = int(limits.ATHENA_DML_TIMEOUT_DEFAULT_MINUTES.value) * 60
+MIN_BYTES_SCANNED_CUTOFF = int(limits.ATHENA_BYTES_SCANNED_CUTOFF_MIN_BYTES.value)
+GLUE_PARTITIONS_PER_BATCH_CREATE = int(limits.GLUE_BATCH_CREATE_PARTITION_MAX.value)
 
-# https://docs.aws.amazon.com/general/latest/gr/athena.html (Service quotas): "Active DML queries"
-# in US East (N. Virginia) is 200 by default, and it counts queued queries as well as running ones
-# (https://docs.aws.amazon.com/athena/latest/ug/service-limits.html). Other regions have 20-150.
-ACTIVE_DML_QUERIES_US_EAST_1 = 200
-
-# https://docs.aws.amazon.com/general/latest/gr/athena.html: "DML query timeout", 30 minutes by
-# default (adjustable up to 240, https://docs.aws.amazon.com/athena/latest/ug/service-limits.html).
-DML_QUERY_TIMEOUT_SECONDS = 30 * 60
-
-# https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html: MaxResults <= 1000.
+# https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html: MaxResults, 1 to 1000.
 MAX_RESULTS_PER_PAGE = 1000
-
-# https://docs.aws.amazon.com/athena/latest/APIReference/API_WorkGroupConfiguration.html:
-# BytesScannedCutoffPerQuery has a minimum of 10000000 bytes; the console and Terraform's
-# variable speak of 10 MB (terraform/variables.tf validates >= 10485760).
-MIN_BYTES_SCANNED_CUTOFF = 10_000_000

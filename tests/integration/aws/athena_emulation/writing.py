@@ -23,7 +23,7 @@ from tests.integration.aws.athena_emulation.lake import (
     Lake,
     partition_uri,
 )
-from tests.integration.aws.athena_emulation.limits import MAX_PARTITIONS_PER_WRITE
+from tests.integration.aws.athena_emulation.limits import MAX_PARTITIONS_PER_CTAS, MAX_PARTITIONS_PER_INSERT
 from tests.integration.aws.athena_emulation.results import text
 from tests.integration.aws.athena_emulation.statements import Name
 from tests.integration.aws.athena_emulation.types import AthenaType, coercible, hive_arrow, storable
@@ -38,7 +38,7 @@ class Rows:
     types: list[AthenaType]
 
 
-def _split(rows: Rows, keys: Sequence[str]) -> dict[tuple[str, ...], pa.Table]:
+def _split(rows: Rows, keys: Sequence[str], most: int) -> dict[tuple[str, ...], pa.Table]:
     """The rows of each partition (values as folder text), without the key columns."""
     if not keys:
         return {(): rows.table} if rows.table.num_rows else {}
@@ -50,7 +50,7 @@ def _split(rows: Rows, keys: Sequence[str]) -> dict[tuple[str, ...], pa.Table]:
     groups: dict[tuple[str, ...], list[int]] = {}
     for r in range(rows.table.num_rows):
         groups.setdefault(tuple(col[r] for col in rendered), []).append(r)
-    if len(groups) > MAX_PARTITIONS_PER_WRITE:
+    if len(groups) > most:
         raise errors.too_many_partitions()
     data = rows.table.drop_columns([rows.names[p] for p in positions])
     return {values: data.take(pa.array(indices)) for values, indices in groups.items()}
@@ -75,7 +75,7 @@ def create_table_as(lake: Lake, target: Name, location: str, rows: Rows, keys: l
         raise errors.path_already_exists(str(target), location)
     # Athena stores text columns as `string`, and writes each column as the Parquet type of that Hive type.
     stored = Rows(rows.table.cast(pa.schema([(n, t.arrow) for n, t in columns])), rows.names, rows.types)
-    parts = _split(stored, keys)
+    parts = _split(stored, keys, MAX_PARTITIONS_PER_CTAS)
     _write(lake, location, keys, parts, stem)
     table_input = {
         "Name": target.table,
@@ -116,7 +116,7 @@ def insert_into(lake: Lake, target: Name, table: dict[str, Any], rows: Rows, ste
         )
     arrays = [rows.table.column(i) if t is None else rows.table.column(i).cast(t) for i, t in enumerate(targets)]
     cast = Rows(pa.table(arrays, names=[n for n, _ in declared]), [n for n, _ in declared], rows.types)
-    parts = _split(cast, keys)
+    parts = _split(cast, keys, MAX_PARTITIONS_PER_INSERT)
     _write(lake, table["StorageDescriptor"]["Location"], keys, parts, stem)
     if keys:
         lake.add_partitions(target, table, list(parts))
