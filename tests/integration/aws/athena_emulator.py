@@ -22,6 +22,7 @@ only the columns and row groups it reads): an upper bound of what Athena would r
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -156,10 +157,11 @@ class AthenaEmulator:
         if execution.state != "RUNNING" or execution.started is None:
             return
         elapsed = now - execution.started
+        timeout = self.dml_timeout_seconds if execution.dml else math.inf  # DDL's is hours: not emulated
         finished = execution.polls >= queued + running and elapsed >= execution.runtime
-        if finished and execution.runtime < self.dml_timeout_seconds:
+        if finished and execution.runtime < timeout:
             self._run(execution)
-        elif execution.dml and elapsed >= self.dml_timeout_seconds:
+        elif elapsed >= timeout:
             execution.end(errors.query_timeout(), now)
 
     def _run(self, execution: Execution) -> None:
