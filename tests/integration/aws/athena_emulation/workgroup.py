@@ -7,6 +7,7 @@ engine against the workgroup as deployed rather than one it made up.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def _resolve(text: Any, config: Config, references: Mapping[str, str]) -> str:
     return _REFERENCE.sub(lambda m: value(m.group(1)), str(text))
 
 
+@functools.cache  # parsing terraform/ takes most of a second; the files do not change under a test run
 def deployed_workgroup(bucket: str, terraform: Path = TERRAFORM) -> WorkGroup:
     """The `aws_athena_workgroup.main` of the Terraform configuration, with the variables'
     defaults; `bucket` stands for the data bucket (its name needs the account id)."""
