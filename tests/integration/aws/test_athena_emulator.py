@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from adapters.aws.athena_queries import AthenaQueries
 from domain.errors import QueryError
+from tests.integration.aws.athena_emulation.errors import NotEmulated
 from tests.integration.aws.athena_emulation.limits import (
     ACTIVE_DML_QUERIES_US_EAST_1,
     MAX_PARTITIONS_PER_CTAS,
@@ -92,6 +93,9 @@ def test_garbage_sql_fails_where_motos_athena_succeeds(athena: AthenaEmulator, a
     }
     missing = run(athena, "SELECT * FROM nope")["Status"]
     assert missing["StateChangeReason"] == "TABLE_NOT_FOUND: Table 'awsdatacatalog.lake_db.nope' does not exist"
+    # A statement Athena runs but the emulator does not fails the test itself, never passes quietly.
+    with pytest.raises(NotEmulated):
+        start(athena, "ALTER TABLE people ADD PARTITION (city = 'Oslo')")
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ def invalid_request(message: str, operation: str) -> ClientError:
     return api_error("InvalidRequestException", message, operation, AthenaErrorCode="INVALID_INPUT")
 
 
+class NotEmulated(NotImplementedError):
+    """Something Athena does that the emulator does not: the test fails loudly, never passes."""
+
+
 @dataclass
 class AthenaFailure(Exception):
     """A query that ended FAILED or CANCELLED, with what GetQueryExecution reports about it."""

@@ -16,14 +16,11 @@ from adapters.local.dialect import athena_to_duckdb
 from domain.errors import QueryError
 from tests.integration.aws.athena_emulation import errors
 from tests.integration.aws.athena_emulation.binding import Bound, bind, presto_view, view_name
+from tests.integration.aws.athena_emulation.errors import NotEmulated
 from tests.integration.aws.athena_emulation.lake import Lake, folder
 from tests.integration.aws.athena_emulation.statements import Statement
 from tests.integration.aws.athena_emulation.types import athena_type
 from tests.integration.aws.athena_emulation.writing import Rows, create_table_as, insert_into
-
-
-class NotEmulated(NotImplementedError):
-    """Something Athena does that this emulator does not: the test fails loudly, never passes."""
 
 
 @dataclass(frozen=True)
