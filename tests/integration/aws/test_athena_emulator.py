@@ -247,7 +247,7 @@ def test_get_work_group_returns_its_configuration(s3_client: S3Client, glue_clie
 
 def test_the_deployed_workgroup_is_read_from_terraform() -> None:
     assert deployed_workgroup(BUCKET) == WorkGroup(
-        "batchml-dev", enforce=True, output_location=f"s3://{BUCKET}/athena-results/", bytes_scanned_cutoff=10737418240
+        "batchml-dev", enforce=False, output_location=f"s3://{BUCKET}/athena-results/", bytes_scanned_cutoff=10737418240
     )
 
 
