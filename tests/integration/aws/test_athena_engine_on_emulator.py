@@ -264,3 +264,21 @@ def test_staging_a_source_larger_than_the_scan_cutoff(
     big.aws.ingest_lines(big.aws_source, LAYOUT.raw)
     with rejected_as("CANCELLED: Bytes scanned limit was exceeded"):
         big.aws.materialize(LAYOUT.line_index, line_index_sql("id"), {"raw": LAYOUT.raw}, sql_name="line index")
+
+
+def test_an_ingest_in_byte_ranges_reads_as_the_local_engines_whole_files(both: Engines) -> None:
+    """Objects larger than the item size are read in ranges, each numbering its own lines; the
+    raw table (a view adding each range's offset) must still number every line as the file does."""
+    for engine, source in ((both.local, both.local_source), (both.aws, both.aws_source)):
+        engine.ingest_lines(source, LAYOUT.raw, max_item_bytes=50_000)
+    assert len(both.aws.plan_ingest(both.aws_source, 50_000)) > len(both.local.plan_ingest(both.local_source, 1))
+    query = "SELECT source_file, line_number, line, problem FROM {{ t }}"
+    local = sorted(
+        (Path(r["source_file"]).name, r["line_number"], r["line"])
+        for r in both.local.query(query, {"t": LAYOUT.raw}, sql_name="raw").to_pylist()
+    )
+    aws = sorted(
+        (r["source_file"].rsplit("/", 1)[-1], r["line_number"], r["line"])
+        for r in both.aws.query(query, {"t": LAYOUT.raw}, sql_name="raw").to_pylist()
+    )
+    assert aws == local

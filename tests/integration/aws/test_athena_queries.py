@@ -159,3 +159,14 @@ def test_a_query_cancelled_by_the_scan_cap_names_the_setting_and_is_not_retried(
     with pytest.raises(QueryError, match="athena_bytes_scanned_cutoff") as failed:
         runner(client).run("SELECT * FROM raw", sql_name="staging.sql")
     assert failed.value.transient is False
+
+
+def test_an_array_of_numbers_comes_back_as_a_list_of_doubles() -> None:
+    """approx_percentile with an array of levels: Athena returns `[0.5, 1.25]` as text; the run's
+    distribution read it as characters (found by the emulated-AWS pipeline test)."""
+    from adapters.aws.athena_results import to_table
+
+    columns = [{"Name": "q", "Type": "array"}, {"Name": "tags", "Type": "array"}]
+    table = to_table(columns, [["[0.5, 1.25]", "[a, b]"], [None, "[]"]])
+    assert table.column("q").to_pylist() == [[0.5, 1.25], None]
+    assert table.column("tags").to_pylist() == ["[a, b]", "[]"]  # not numbers: kept as Athena shows them

@@ -33,6 +33,10 @@ PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 
+# Athena's hidden column: the object a row was read from (https://docs.aws.amazon.com/athena/latest/ug/select.html).
+PATH = "$path"
+
+
 def split_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an s3:// location: {uri}")
@@ -145,15 +149,16 @@ class Lake:
                 files.append(DataFile(f.uri, f.size, values))
         return TableFiles(table, files)
 
-    def load(self, table: TableFiles) -> pa.Table:
-        """The table's rows as Athena reads them: its Glue columns, then its partition keys."""
-        declared = table.columns + table.partition_keys
-        parts = [self._read(table, f) for f in table.files]
+    def load(self, table: TableFiles, *, with_path: bool = False) -> pa.Table:
+        """The table's rows as Athena reads them: its Glue columns, then its partition keys; with
+        `with_path`, Athena's hidden column "$path" too (each row's object, as an s3:// URI)."""
+        declared = table.columns + table.partition_keys + ([(PATH, "string")] if with_path else [])
+        parts = [self._read(table, f, with_path) for f in table.files]
         if not parts:
             return pa.table({n: pa.array([], hive_arrow(t) or pa.string()) for n, t in declared})
         return pa.concat_tables(parts, promote_options="permissive")
 
-    def _read(self, table: TableFiles, data: DataFile) -> pa.Table:
+    def _read(self, table: TableFiles, data: DataFile, with_path: bool = False) -> pa.Table:
         bucket, key = split_uri(data.uri)
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         found = pq.read_table(io.BytesIO(body))
@@ -168,6 +173,8 @@ class Lake:
             # Glue holds partition values as text; the key's type says how to read them.
             text = pa.array([data.partition.get(name)] * found.num_rows, pa.string())
             columns[name] = pa.chunked_array([text.cast(hive_arrow(hive) or pa.string())])
+        if with_path:
+            columns[PATH] = pa.chunked_array([pa.array([data.uri] * found.num_rows, pa.string())])
         return pa.table(columns)
 
     def put_parquet(self, folder_uri: str, rows: pa.Table, stem: str) -> None:

@@ -17,7 +17,7 @@ from domain.errors import QueryError
 from tests.integration.aws.athena_emulation import errors
 from tests.integration.aws.athena_emulation.binding import Bound, bind, presto_view, view_name
 from tests.integration.aws.athena_emulation.errors import NotEmulated
-from tests.integration.aws.athena_emulation.lake import Lake, folder
+from tests.integration.aws.athena_emulation.lake import PATH, Lake, folder
 from tests.integration.aws.athena_emulation.statements import Statement
 from tests.integration.aws.athena_emulation.types import athena_type
 from tests.integration.aws.athena_emulation.writing import Rows, create_table_as, insert_into
@@ -66,8 +66,9 @@ def _names(select: exp.Query, duck_names: list[str]) -> list[str]:
 
 def select_rows(lake: Lake, bound: Bound) -> Rows:
     with _connect() as conn:
+        with_path = f'"{PATH}"' in bound.select.sql(dialect="athena")
         for name, files in bound.tables.items():
-            conn.register(view_name(name), lake.load(files))
+            conn.register(view_name(name), lake.load(files, with_path=with_path))
         try:
             sql = athena_to_duckdb(bound.select.sql(dialect="athena"), sql_name="athena emulator")
         except QueryError as exc:
