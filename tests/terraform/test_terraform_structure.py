@@ -171,3 +171,15 @@ def test_the_remote_state_example_locks(config: Config) -> None:
     backend = example.files["backend.tf"]["terraform"][0]["backend"][0]["s3"]
     assert backend["use_lockfile"] is True and backend["encrypt"] is True
     assert "backend.tf.example" in (TERRAFORM_DIR / "README.md").read_text()
+
+
+def test_task_and_function_sizes_are_ones_aws_accepts(config: Config) -> None:
+    """Fargate takes only certain CPU and memory pairs; Lambda 128 to 10,240 MB (limits harness)."""
+    from tests.integration.aws.limits_harness import check_lambda_memory, check_task_size
+
+    variables = config.variables()
+    for role in ("train", "predict"):
+        check_task_size(role, int(variables[f"{role}_cpu"]["default"]), int(variables[f"{role}_memory"]["default"]))
+    for name in ("lambda_memory_mb", "ingest_lambda_memory_mb"):
+        check_lambda_memory(name, int(variables[name]["default"]))
+    assert int(variables["lambda_timeout_seconds"]["default"]) <= 900

@@ -11,7 +11,9 @@ hands out. The published table must hold what a local run of the same data holds
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ from examples.age.generate import generate
 from tests.integration.aws.athena_emulator import AthenaEmulator, Progression, WorkGroup
 from tests.integration.aws.emulator_support import as_client
 from tests.integration.aws.fixtures import BUCKET, PREFIX, write_aws_spec
+from tests.integration.aws.limits_harness import check_lambda_invocation, check_payload
 
 if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
@@ -67,10 +70,19 @@ def emulated(s3_client: S3Client, glue_client: GlueClient, monkeypatch: pytest.M
         containers.aws_client.cache_clear()
 
 
+def invoked(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One Lambda invocation, held to Lambda's and Step Functions' limits (the limits harness)."""
+    started = time.perf_counter()
+    answer = call()
+    check_lambda_invocation(name, time.perf_counter() - started)
+    check_payload(f"{name}'s answer", answer)
+    return answer
+
+
 def until_done(step: Callable[[], dict[str, Any]], invocations: list[str], name: str) -> dict[str, Any]:
     """A Lambda stage's continuation loop: invoke again while it answers RUNNING."""
     for _ in range(200):
-        answer = step()
+        answer = invoked(name, step)
         invocations.append(f"{name}:{answer['status']}")
         if answer["status"] != "RUNNING":
             return answer
@@ -108,8 +120,9 @@ def test_the_pipeline_runs_through_its_lambdas_and_tasks_on_emulated_aws(
     assert planned["status"] == "INGEST"
     items = listed(s3_client, planned)
     assert len(items) > len(data.files)  # the larger object is read in byte ranges
-    for item in items:
-        assert lambda_handlers.staging_ingest({**event, "item": item["item"]}, context)["lines"] > 0
+    for payload in ({**event, "item": item["item"]} for item in items):
+        answer = invoked("staging_ingest", functools.partial(lambda_handlers.staging_ingest, payload, context))
+        assert answer["lines"] > 0
     staged = stage("staging")
     assert staged["status"] == "SUCCEEDED" and staged["source_lines"] == data.rows
     stage("features")

@@ -38,6 +38,7 @@ from domain.graph import StageGraph, StageKind, build_graph
 from domain.spec import STAGE_NAMES, RetrySpec
 from entrypoints.asl_command import add_asl_command
 from entrypoints.spec_loader import load_spec
+from tests.integration.aws.limits_harness import check_definition
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_SPEC = ROOT / "examples" / "age" / "spec.toml"
@@ -145,6 +146,10 @@ def test_no_lambda_state_can_run_past_lambdas_900_seconds(states: dict[str, Any]
     assert LAMBDA_STATE_TIMEOUT <= LAMBDA_TIMEOUT_SECONDS.value == 900
     for name, state in lambda_states(states).items():
         assert state["TimeoutSeconds"] <= LAMBDA_TIMEOUT_SECONDS.value, name
+
+
+def test_the_example_definition_keeps_every_limit_the_harness_knows(graph: StageGraph) -> None:
+    check_definition(compile_state_machine(graph))
 
 
 def test_a_lambda_stage_loops_while_its_queries_run(graph: StageGraph, states: dict[str, Any]) -> None:
@@ -411,5 +416,6 @@ def test_the_seeds_fan_out_at_200_validates_and_keeps_every_limit(tmp_path: Path
     assert states["prediction_distributed"]["MaxConcurrency"] == 200
     assert states["staging_ingest_distributed"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert all(s["TimeoutSeconds"] <= 900 for s in lambda_states(states).values())
+    assert "prediction_distributed_batch" in check_definition(definition)  # the limits harness, every state
     result = validate(tmp_path, substitute_template(json.dumps(definition), DUMMY_VALUES))
     assert result.returncode == 0, result.stdout + result.stderr

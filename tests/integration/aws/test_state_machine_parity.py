@@ -44,6 +44,7 @@ from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskRunne
 from domain.run_lifecycle import start_run
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints.spec_loader import load_spec
+from tests.integration.aws.limits_harness import check_history
 
 pytestmark = pytest.mark.integration
 
@@ -346,7 +347,9 @@ def run_in_emulator(
     status = launcher.watch(execution_arn)
     TIMINGS[scenario.name] = time.perf_counter() - started
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    return EmulatorRun(status, [e for page in pages for e in page["events"]], log.events)
+    history = [e for page in pages for e in page["events"]]
+    check_history(history)  # every state's input and output within Step Functions' 256 KiB
+    return EmulatorRun(status, history, log.events)
 
 
 # -- what is compared ------------------------------------------------------------------------------
