@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ import pyarrow as pa
 from adapters.local.paths import resolve_key
 from domain.errors import QueryError
 from domain.identifiers import check_identifier, is_identifier
-from domain.ports.catalog import Catalog
+from domain.ports.catalog import Catalog, TableVersion
 
 CATALOG_FILE = "catalog.duckdb"
 
@@ -75,16 +76,18 @@ class DuckDBCatalog(Catalog):
             conn.execute("COMMIT")
             return True
 
-    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        check_identifier(name, "table name")
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        for table in tables:
+            check_identifier(table.name, "table name")
         with self._connect() as conn:
             self._init(conn)
-            conn.execute("BEGIN")  # the view and its record change together, or not at all
-            conn.execute(
-                f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM '
-                f"read_parquet('{self._glob(location)}', hive_partitioning = false)"
-            )
-            self._record(conn, name, schema, location)
+            conn.execute("BEGIN")  # every view and its record change together, or none does
+            for table in tables:
+                conn.execute(
+                    f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT * FROM '
+                    f"read_parquet('{self._glob(table.location)}', hive_partitioning = false)"
+                )
+                self._record(conn, table.name, table.schema, table.location)
             conn.execute("COMMIT")
 
     def location(self, name: str) -> str | None:

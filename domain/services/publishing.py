@@ -1,27 +1,31 @@
-"""Results table creation (before the fan-out) and publish (after verification).
+"""Results table creation (before the fan-out), publish (after verification) and roll-back.
 
 Published output is never deleted by a run, except the oldest beyond
-`[output] keep_published_runs`, so a user can roll back to the previous results.
+`[output] keep_published_runs`, so a user can roll back to the previous results. Publishing
+switches the results table and its rejects table together (see services/publication.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow as pa
 
 from domain.context import RunContext
 from domain.errors import VerificationError
-from domain.layout import published_history_key, results_location, results_prefix
+from domain.layout import empty_results_location, results_location
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.ports.sql_engine import TableRef
 from domain.services.aggregation import check_column_collisions
+from domain.services.publication import (
+    protected_locations,
+    published_runs,
+    rejects_table,
+    switch_to,
+)
 from domain.services.removal import remove_tables
 
-
-def rejects_table(table: str) -> str:
-    return f"{table}_rejects"
+__all__ = ["published_runs", "rejects_table", "results_schema", "rollback", "run_publish", "run_results_table"]
 
 
 def results_schema(staging: pa.Schema) -> pa.Schema:
@@ -35,38 +39,24 @@ def run_results_table(ctx: RunContext) -> dict[str, Any]:
     ).schema
     check_column_collisions(ctx, staging.names)
     table = ctx.spec.output.table
-    created = ctx.ports.catalog.ensure_table(table, results_schema(staging), results_prefix(table))
+    # Until the first publish the table shows an empty location: not the folder holding every
+    # run's output, where Athena would read runs that were never verified.
+    created = ctx.ports.catalog.ensure_table(table, results_schema(staging), empty_results_location(table))
     return {"table": table, "created": created}
-
-
-def published_runs(ctx: RunContext) -> list[str]:
-    key = published_history_key(ctx.spec.output.table)
-    store = ctx.ports.store
-    if not store.exists(key):
-        return []
-    runs: list[str] = json.loads(store.get(key))["runs"]
-    return runs
 
 
 def run_publish(ctx: RunContext) -> dict[str, Any]:
     spec, store, layout = ctx.spec, ctx.ports.store, ctx.layout
-    schema = ctx.ports.engine.query(
-        "SELECT * FROM {{ results }} LIMIT 0", {"results": layout.results}, sql_name="publish"
-    ).schema
-    ctx.ports.catalog.publish(spec.output.table, schema, layout.results.location)
-    rejects = ctx.ports.engine.query(
-        "SELECT * FROM {{ rejects }} LIMIT 0", {"rejects": layout.rejects}, sql_name="publish"
-    ).schema
-    # The quarantine of the published run: what did not make it into the results, and why.
-    ctx.ports.catalog.publish(rejects_table(spec.output.table), rejects, layout.rejects.location)
     history = [r for r in published_runs(ctx) if r != ctx.run_id] + [ctx.run_id]
     keep = spec.output.keep_published_runs
     retired, kept = history[:-keep], history[-keep:]
-    store.put(published_history_key(spec.output.table), json.dumps({"runs": kept}).encode())
-    # Delete retired output only after the history no longer lists it.
-    remove_tables(ctx.ports, [TableRef(spec.output.table, results_location(spec.output.table, r)) for r in retired])
+    switch_to(ctx, ctx.run_id, kept, fresh=True)
+    # Retired output goes only once neither the pointer nor the catalog names it.
+    table = spec.output.table
+    retired_tables = [TableRef(table, results_location(table, r)) for r in retired]
+    remove_tables(ctx.ports, retired_tables, protected_locations(ctx))
     return {
-        "table": spec.output.table,
+        "table": table,
         "location": store.uri(layout.results.location),
         "retired_runs": retired,
         "kept_runs": kept,
@@ -74,7 +64,8 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
 
 
 def rollback(ctx: RunContext, to_run: str | None = None) -> dict[str, Any]:
-    """Point the results table back at an earlier published run (the previous one by default).
+    """Point the results table and its rejects table back at an earlier published run (the
+    previous one by default).
 
     Only runs still kept (see `keep_published_runs`) can be restored; the history is rewritten
     so the restored run is the current one.
@@ -87,10 +78,5 @@ def rollback(ctx: RunContext, to_run: str | None = None) -> dict[str, Any]:
         raise VerificationError(f"run {target} is not among the kept published runs {history}")
     table = ctx.spec.output.table
     location = results_location(table, target)
-    schema = ctx.ports.engine.query(
-        "SELECT * FROM {{ results }} LIMIT 0", {"results": TableRef(table, location)}, sql_name="rollback"
-    ).schema
-    ctx.ports.catalog.publish(table, schema, location)
-    history = [r for r in history if r != target] + [target]
-    ctx.ports.store.put(published_history_key(table), json.dumps({"runs": history}).encode())
+    switch_to(ctx, target, [r for r in history if r != target] + [target], fresh=False)
     return {"table": table, "run_id": target, "location": ctx.ports.store.uri(location)}

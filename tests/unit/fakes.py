@@ -6,7 +6,7 @@ Each subclasses its port, so a fake that misses a method fails at creation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from domain.ports import (
     RunStore,
     SqlEngine,
     TableRef,
+    TableVersion,
     TaskOutcome,
     TaskRunner,
     TaskSpec,
@@ -135,9 +136,10 @@ class FakeCatalog(Catalog):
         self.tables[name] = (schema, location)
         return True
 
-    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        self.tables[name] = (schema, location)
-        self.published.append((name, location))
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        for table in tables:
+            self.tables[table.name] = (table.schema, table.location)
+            self.published.append((table.name, table.location))
 
     def location(self, name: str) -> str | None:
         entry = self.tables.get(name)

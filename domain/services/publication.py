@@ -1,0 +1,126 @@
+"""The publication pointer: one object that says what the results table and its rejects table show.
+
+`results/TABLE/_published.json` is written in one atomic put. It names the runs kept for
+roll-back (the last one is shown) and, for the shown run, both tables' locations and schemas.
+The catalog follows it: a publish writes the pointer first (the commit point), then switches
+both tables. A process killed in between leaves the catalog behind the pointer; the next start
+rolls the catalog forward (`follow_pointer`), so the two tables never stay on different runs.
+Nothing the pointer or the catalog names is ever deleted (`protected_locations`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from domain.context import RunContext
+from domain.layout import RunLayout, published_history_key, results_location
+from domain.ports.catalog import TableVersion
+from domain.ports.sql_engine import TableRef
+
+
+def rejects_table(table: str) -> str:
+    return f"{table}_rejects"
+
+
+@dataclass(frozen=True)
+class Publication:
+    runs: list[str]  # kept for roll-back, oldest first; the last one is shown
+    # Both tables of each kept run, so a roll-back needs no query; a pointer an older batchml
+    # wrote has none.
+    tables: dict[str, tuple[TableVersion, ...]] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> tuple[TableVersion, ...]:
+        return self.tables.get(self.runs[-1], ()) if self.runs else ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "tables": {
+                run: [{"name": t.name, "location": t.location, "schema": _encode_schema(t.schema)} for t in tables]
+                for run, tables in self.tables.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Publication:
+        tables = {
+            run: tuple(TableVersion(t["name"], _decode_schema(t["schema"]), t["location"]) for t in versions)
+            for run, versions in data.get("tables", {}).items()
+        }
+        return cls(runs=list(data.get("runs", [])), tables=tables)
+
+
+def _encode_schema(schema: pa.Schema) -> str:
+    return base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")
+
+
+def _decode_schema(text: str) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
+def read_publication(ctx: RunContext) -> Publication:
+    key = published_history_key(ctx.spec.output.table)
+    try:
+        return Publication.from_json(json.loads(ctx.ports.store.get(key)))
+    except KeyError:
+        return Publication(runs=[])
+
+
+def published_runs(ctx: RunContext) -> list[str]:
+    return read_publication(ctx).runs
+
+
+def run_tables(ctx: RunContext, run_id: str) -> tuple[TableVersion, TableVersion]:
+    """The results table and the rejects table as `run_id` left them (schemas read from its files)."""
+    table = ctx.spec.output.table
+    results = TableRef(table, results_location(table, run_id))
+    rejects = RunLayout(run_id, table).rejects
+    return (
+        TableVersion(table, _schema(ctx, results), results.location),
+        TableVersion(rejects_table(table), _schema(ctx, rejects), rejects.location),
+    )
+
+
+def _schema(ctx: RunContext, table: TableRef) -> pa.Schema:
+    return ctx.ports.engine.query("SELECT * FROM {{ t }} LIMIT 0", {"t": table}, sql_name="publish").schema
+
+
+def switch_to(ctx: RunContext, run_id: str, runs: list[str], *, fresh: bool) -> Publication:
+    """Make `run_id` the shown run of both tables, `runs` the kept ones (ending with `run_id`).
+    `fresh`: read the run's schemas from its files (a publish), else from the pointer when it
+    has them (a roll-back, which then needs no query)."""
+    known = read_publication(ctx).tables
+    tables = {run: known[run] for run in runs if run in known and run != run_id}
+    tables[run_id] = run_tables(ctx, run_id) if fresh or run_id not in known else known[run_id]
+    publication = Publication(runs=runs, tables=tables)
+    # The commit point: from here on, the next start finishes the switch if this process dies.
+    ctx.ports.store.put(
+        published_history_key(ctx.spec.output.table), json.dumps(publication.to_json(), indent=1).encode()
+    )
+    ctx.ports.catalog.publish_together(publication.shown)
+    return publication
+
+
+def follow_pointer(ctx: RunContext) -> list[str]:
+    """Roll the catalog forward to what the pointer says, if a killed publish (or roll-back)
+    left it behind. Returns the names of the tables switched."""
+    catalog = ctx.ports.catalog
+    behind = [t for t in read_publication(ctx).shown if catalog.location(t.name) != t.location]
+    if behind:
+        catalog.publish_together(behind)
+    return [t.name for t in behind]
+
+
+def protected_locations(ctx: RunContext) -> set[str]:
+    """Locations no cleanup may delete: what the catalog's two tables point at, and what the
+    pointer says they show (the same, unless a publish was cut short)."""
+    table = ctx.spec.output.table
+    pointed = {ctx.ports.catalog.location(name) for name in (table, rejects_table(table))}
+    named = {t.location for t in read_publication(ctx).shown}
+    return {location for location in pointed | named if location}
