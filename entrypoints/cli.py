@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
-from domain.faults import FaultPlan
 from domain.identifiers import check_run_id
 from domain.run_lifecycle import start_run
 from domain.run_state import RunState
@@ -37,6 +36,7 @@ def new_run_id() -> str:
 def run_pipeline(
     spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None = None
 ) -> RunState:
+    faults = settings.fault_plan(spec)  # checked before anything is locked
     if settings.backend_for(spec) == "aws":
         return run_pipeline_on_aws(spec_file, spec, settings, console, resume)
     container = containers.build_container(spec, settings, spec_file)
@@ -46,7 +46,7 @@ def run_pipeline(
         with containers.progress_display(len(STAGE_NAMES), console) as display:
             ctx = containers.run_context(container, spec, run_id, display)
             state = start_run(ctx, time.time(), resume=resume is not None)
-            state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
+            state = containers.orchestrator(container, ctx, faults).execute(state)
     except KeyboardInterrupt:
         # Like a killed run: finished stages and batches are kept, the lock is taken over at once.
         raise RunInterrupted(

@@ -183,6 +183,7 @@ class LocalOrchestrator:
             pool.shutdown(wait=False)
 
     def _task(self, stage: Stage, batch: int | None, attempt: int) -> None:
+        self.faults.check_stage(stage.name, attempt)  # training, or each batch of prediction
         task = TaskSpec(
             role="train" if stage.kind is StageKind.TASK else "predict",
             run_id=self.ctx.run_id,
@@ -206,6 +207,9 @@ class LocalOrchestrator:
         batches = self.batches(self.ctx)
         done = self.ctx.ports.run_store.batch_marks(self.ctx.run_id)
         pending = [b for b in batches if b not in done]
+        unused = self.faults.unused_batch_rules(batches, len(pending))
+        if unused:  # a fault that could never fire would pass for a run that survived it
+            raise StageError(stage.name, unused)
         self.events.emit(
             "map_started",
             stage=stage.name,

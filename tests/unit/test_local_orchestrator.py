@@ -11,6 +11,7 @@ from typing import Any
 from adapters.local.orchestrator import LocalOrchestrator
 from domain.context import RunContext
 from domain.errors import DataQualityError
+from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskSpec
 from domain.run_lifecycle import start_run
@@ -192,3 +193,31 @@ def test_resume_skips_finished_stages_and_batches(ctx: RunContext) -> None:
     assert [t.task_id for t in again] == ["predict-00003"]  # training and batches 0-2 were done
     skipped = [e["stage"] for e in events(ctx).named("stage_skipped")]
     assert skipped == ["pre_cleanup", "staging", "features", "training", "batch_planning", "results_table"]
+
+
+def test_a_training_stage_fault_fails_training_instead_of_being_ignored(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    orchestrator.faults = FaultPlan.parse("stage=training:permanent")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.failure is not None and state.failure.stage == "training"
+    assert "injected permanent fault in stage training" in state.failure.error
+    assert runner.calls == []  # the fault came before the task
+
+
+def test_a_prediction_stage_fault_fails_each_batch_task(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    orchestrator.faults = FaultPlan.parse("stage=prediction:transient=1")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.status == "SUCCEEDED"
+    assert sorted(t.attempt for t in runner.calls if t.batch is not None) == [2, 2, 2, 2]
+
+
+def test_a_batch_fault_for_a_batch_that_was_not_planned_fails_the_stage(ctx: RunContext) -> None:
+    orchestrator, _ = orchestrate(ctx, FakeTaskRunner(), batches=3)
+    orchestrator.faults = FaultPlan.parse("batch=7:permanent")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.failure is not None and state.failure.stage == "prediction"
+    assert "fault rule batch=7: the run planned batches 0 to 2" in state.failure.error
+    assert state.status == "FAILED"
