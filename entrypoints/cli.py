@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.identifiers import check_run_id
-from domain.run_lifecycle import start_run
+from domain.run_lifecycle import LOCK_STALE_AFTER_SECONDS, start_run
 from domain.run_state import RunState
 from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
@@ -45,7 +45,8 @@ def run_pipeline(
     try:
         with containers.progress_display(len(STAGE_NAMES), console) as display:
             ctx = containers.run_context(container, spec, run_id, display)
-            state = start_run(ctx, time.time(), resume=resume is not None)
+            # The local orchestrator renews the lock every 30 s: five silent minutes mean it died.
+            state = start_run(ctx, time.time(), resume=resume is not None, stale_after=LOCK_STALE_AFTER_SECONDS)
             state = containers.orchestrator(container, ctx, faults).execute(state)
     except KeyboardInterrupt:
         # Like a killed run: finished stages and batches are kept, the lock is taken over at once.

@@ -22,6 +22,11 @@ DEFAULT_MULTIPART_BYTES = 16 * MIB
 DELETE_BATCH = 1000  # the most keys one DeleteObjects call takes
 
 
+# A conditional request that lost: 412 the object changed, 409 a concurrent conditional write
+# is in flight, 404 the object is gone.
+_LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409", "NoSuchKey", "404")
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -78,6 +83,34 @@ class S3ObjectStore(ObjectStore):
             if error_code(exc) in ("NoSuchKey", "404"):
                 raise KeyError(key) from None
             raise
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise
+        return response["Body"].read(), response["ETag"]
+
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        # S3 evaluates If-Match atomically: the write lands only on the object read at `version`.
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.full_key(key), Body=data, IfMatch=version)
+        except ClientError as exc:
+            if error_code(exc) in _LOST_RACE:
+                return False
+            raise
+        return True
+
+    def delete_if_version(self, key: str, version: str) -> bool:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key), IfMatch=version)
+        except ClientError as exc:
+            if error_code(exc) in _LOST_RACE:
+                return False
+            raise
+        return True
 
     def exists(self, key: str) -> bool:
         try:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from adapters.local.paths import resolve_key
 from domain.ports.object_store import ObjectInfo, ObjectStore
 
 _TEMP_MARK = ".tmp-"
+
+
+def _version(data: bytes) -> str:
+    """A local object's version: its content's digest (lock payloads carry a unique token, so
+    two versions never share content)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 class FilesystemObjectStore(ObjectStore):
@@ -20,26 +30,55 @@ class FilesystemObjectStore(ObjectStore):
     def _path(self, key: str) -> Path:
         return resolve_key(self.root, key)
 
+    def _write_beside(self, path: Path, data: bytes) -> Path:
+        """`data` in a new temporary file beside `path`; nothing is left if writing fails (a
+        full disk, say): the caller renames or links it into place."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"{path.name}{_TEMP_MARK}{uuid.uuid4().hex[:8]}")
+        try:
+            with temp.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return temp
+
+    @contextlib.contextmanager
+    def _guarded(self, path: Path) -> Iterator[None]:
+        """Compare-and-swap operations on the objects of one folder, one at a time across
+        processes: an exclusive flock on the folder, which the kernel drops if the holder dies."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, then rename: a reader never sees half an object.
-        temp = path.with_name(f"{path.name}{_TEMP_MARK}{uuid.uuid4().hex[:8]}")
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
+        temp = self._write_beside(path, data)
+        try:
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with self._guarded(path):
+            # Written whole first, then linked into place: link() fails if the name exists, so
+            # only one writer wins, and no reader ever sees an empty or partial object.
+            temp = self._write_beside(path, data)
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                return False
+            finally:
+                temp.unlink(missing_ok=True)
         return True
 
     def get(self, key: str) -> bytes:
@@ -47,6 +86,32 @@ class FilesystemObjectStore(ObjectStore):
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             raise KeyError(key) from None
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        data = self.get(key)
+        return data, _version(data)
+
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        path = self._path(key)
+        with self._guarded(path):
+            try:
+                if _version(path.read_bytes()) != version:
+                    return False
+            except FileNotFoundError:
+                return False
+            self.put(key, data)
+        return True
+
+    def delete_if_version(self, key: str, version: str) -> bool:
+        path = self._path(key)
+        with self._guarded(path):
+            try:
+                if _version(path.read_bytes()) != version:
+                    return False
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        return True
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -65,6 +65,7 @@ class LocalOrchestrator:
         self.stage_function, self.batches, self.task_report = stage_function, batches, task_report
         self.faults = faults or FaultPlan()
         self._batches_done = 0
+        self._lock_lost: str | None = None  # set by the heartbeat: who took the root's lock over
         self._count_lock = threading.Lock()
 
     # -- the run ------------------------------------------------------------------------------
@@ -90,6 +91,14 @@ class LocalOrchestrator:
                 if state.stage_done(stage.name):
                     self.events.emit("stage_skipped", stage=stage.name, reason="completed earlier in this run")
                     continue
+                if self._lock_lost is not None:
+                    # Another run took the root over (this one was silent too long): going on
+                    # would have two runs clean up and publish over each other.
+                    error = (
+                        f"the root's lock was taken over by run {self._lock_lost}; this run stopped before {stage.name}"
+                    )
+                    fail_run(self.ctx, state, stage.name, error, self.clock())
+                    return state
                 if not self._execute_stage(stage, state):
                     return state
             succeed_run(self.ctx, state, self.clock())
@@ -99,7 +108,16 @@ class LocalOrchestrator:
 
     def _heartbeat(self, stop: threading.Event) -> None:
         while not stop.wait(self.heartbeat_seconds):
-            self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
+            try:
+                held = self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
+            except Exception as exc:  # a full disk, a lost network: try again at the next beat
+                self.events.emit("heartbeat_failed", error=str(exc), error_type=type(exc).__name__)
+                continue
+            if not held:
+                holder = self.ctx.ports.run_store.lock_holder()
+                self._lock_lost = holder.run_id if holder else "nobody"
+                self.events.emit("lock_lost", holder=self._lock_lost)
+                return
 
     def _execute_stage(self, stage: Stage, state: RunState) -> bool:
         if self.faults.kill_before_stage == stage.name:

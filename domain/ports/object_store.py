@@ -31,6 +31,19 @@ class ObjectStore(abc.ABC):
         """The object's bytes; KeyError if there is none."""
 
     @abc.abstractmethod
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and a tag that changes whenever it is replaced; KeyError if none."""
+
+    @abc.abstractmethod
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        """Compare-and-swap: replace the object only if it is still at `version` (as
+        `get_versioned` gave it). True if written; of two racing writers, at most one wins."""
+
+    @abc.abstractmethod
+    def delete_if_version(self, key: str, version: str) -> bool:
+        """Delete the object only if it is still at `version`. True if deleted."""
+
+    @abc.abstractmethod
     def exists(self, key: str) -> bool: ...
 
     @abc.abstractmethod

@@ -141,6 +141,8 @@ def test_two_runs_on_one_root_one_runs_the_other_gets_the_lock_error(tmp_path: P
     first_id = only_run_state(tmp_path / "lake")["run_id"]
     said = " ".join(second_output.split())
     assert f"run {first_id} is active" in said and f"continue it with --resume {first_id}" in said
+    # The time the README states, from the lock itself (the message used to say 3660s).
+    assert "from elsewhere once its heartbeat is 5 minutes old" in said, said
 
 
 def test_a_new_run_after_a_crash_is_not_blocked_by_the_dead_runs_lock(tmp_path: Path) -> None:

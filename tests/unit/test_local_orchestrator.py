@@ -8,9 +8,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from adapters.local.orchestrator import LocalOrchestrator
 from domain.context import RunContext
-from domain.errors import DataQualityError
+from domain.errors import DataQualityError, RunLockedError
 from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskSpec
@@ -221,3 +223,37 @@ def test_a_batch_fault_for_a_batch_that_was_not_planned_fails_the_stage(ctx: Run
     assert state.failure is not None and state.failure.stage == "prediction"
     assert "fault rule batch=7: the run planned batches 0 to 2" in state.failure.error
     assert state.status == "FAILED"
+
+
+def test_the_lock_message_states_the_holders_own_stale_time(ctx: RunContext) -> None:
+    ctx.ports.run_store.acquire_lock("other-run", now=1000.0, stale_after_seconds=300.0)
+    with pytest.raises(RunLockedError) as raised:
+        start_run(ctx, 1100.0, stale_after=300.0)
+    said = str(raised.value)
+    assert "run other-run is active on fake://: wait for it to end" in said
+    assert "from elsewhere once its heartbeat is 5 minutes old (last heartbeat 100s ago, so in 200s)" in said
+    assert said.endswith("If it was stopped, continue it with --resume other-run")
+
+
+def test_a_run_whose_lock_was_taken_over_stops_at_the_next_stage(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    run_store = ctx.ports.run_store
+    assert isinstance(run_store, FakeRunStore)
+    state = start_run(ctx, time.time())
+    run_store.lock = ("intruder", time.time(), 300.0)  # taken over while this run was silent
+    orchestrator.heartbeat_seconds = 0.01
+    original = orchestrator.stage_function
+
+    def slow_features(inner: RunContext, name: str) -> dict[str, Any]:
+        if name == "features":
+            time.sleep(0.2)  # a few heartbeats
+        return original(inner, name)
+
+    orchestrator.stage_function = slow_features
+    state = orchestrator.execute(state)
+    assert state.status == "FAILED" and state.failure is not None
+    assert state.failure.stage == "training"
+    assert "taken over by run intruder" in state.failure.error
+    assert run_store.lock is not None and run_store.lock[0] == "intruder"  # not released: not ours
+    assert events(ctx).named("lock_lost")
