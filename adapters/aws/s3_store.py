@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,18 @@ class S3ObjectStore(ObjectStore):
                     f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                 )
         return len(keys)
+
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        """A PUT lands whole or not at all; what a cut-short multipart upload leaves are its
+        parts, billed until the upload is aborted."""
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.full_key(prefix)
+        )
+        uploads = [(u["Key"], u["UploadId"]) for page in pages for u in page.get("Uploads", [])]
+        for key, upload_id in uploads:
+            with contextlib.suppress(ClientError):  # finished or aborted meanwhile
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        return len(uploads)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.full_key(key)}"

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.paths import resolve_key
+from adapters.local.paths import RETIRED_MARK, TEMP_MARK, resolve_key
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from domain.errors import DataQualityError, QueryError
 from domain.ports.sql_engine import IngestStats, QueryStats, SqlEngine, TableRef
@@ -179,7 +179,7 @@ class DuckDBSqlEngine(SqlEngine):
         """An empty folder beside the table's; swapped in for the table when the block ends
         without an error, removed when it raises."""
         final = resolve_key(self.root, target.location)
-        folder = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        folder = final.with_name(final.name + f"{TEMP_MARK}{uuid.uuid4().hex[:8]}")
         folder.mkdir(parents=True)
         try:
             yield folder
@@ -192,7 +192,7 @@ class DuckDBSqlEngine(SqlEngine):
     def _replace(new: Path, final: Path) -> None:
         """Swap the freshly written folder in: readers see the old table or the new one."""
         if final.exists():
-            retired = final.with_name(final.name + f".old-{uuid.uuid4().hex[:8]}")
+            retired = final.with_name(final.name + f"{RETIRED_MARK}{uuid.uuid4().hex[:8]}")
             final.rename(retired)
             new.rename(final)
             shutil.rmtree(retired, ignore_errors=True)

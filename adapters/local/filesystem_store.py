@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.local.paths import resolve_key
+from adapters.local.paths import TEMP_MARK, is_interrupted_write, resolve_key
 from domain.ports.object_store import ObjectInfo, ObjectStore
 
-_TEMP_MARK = ".tmp-"
+_TEMP_MARK = TEMP_MARK
 
 
 def _version(data: bytes) -> str:
@@ -141,6 +141,21 @@ class FilesystemObjectStore(ObjectStore):
         count = sum(len(files) for _d, _s, files in os.walk(folder))
         shutil.rmtree(folder)
         return count
+
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        removed = 0
+        for dirpath, dirs, files in os.walk(base):
+            for name in [d for d in dirs if is_interrupted_write(d)]:
+                folder = Path(dirpath, name)
+                removed += sum(len(found) for _d, _s, found in os.walk(folder)) or 1
+                shutil.rmtree(folder, ignore_errors=True)
+                dirs.remove(name)  # not walked into: it is gone
+            for name in files:
+                if is_interrupted_write(name):
+                    Path(dirpath, name).unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     def uri(self, key: str) -> str:
         return str(self._path(key))

@@ -59,5 +59,11 @@ class ObjectStore(abc.ABC):
         """Remove every object under `prefix` (which must end with '/'); returns how many."""
 
     @abc.abstractmethod
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        """Remove what writes cut short left under `prefix` (temporary files and folders,
+        unfinished uploads), which `list` never shows; returns how many. Only safe while no
+        write is under way there: pre-cleanup calls it holding the root's lock."""
+
+    @abc.abstractmethod
     def uri(self, key: str) -> str:
         """Where a user finds `key` (a local path or an s3:// URI), for messages."""

@@ -21,6 +21,8 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     """
     rolled_forward = follow_pointer(ctx)
     protected = protected_locations(ctx)
+    # Holding the root's lock, no write is under way: anything half-written is a killed run's.
+    interrupted = ctx.ports.store.remove_interrupted_writes("")
     run_store, table = ctx.ports.run_store, ctx.spec.output.table
     abandoned: list[str] = []
     removed = Removed()
@@ -47,7 +49,8 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     removed += remove_tables(ctx.ports, ctx.layout.intermediate_tables, protected)  # a reused run id starts clean
     return {
         "abandoned_runs": abandoned,
-        "objects_deleted": removed.objects,
+        "objects_deleted": removed.objects + interrupted,
+        "interrupted_writes_removed": interrupted,
         "tables_dropped": removed.tables,
         "tables_rolled_forward": rolled_forward,
     }
