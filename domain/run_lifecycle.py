@@ -11,6 +11,8 @@ from domain.graph import StageKind, build_graph
 from domain.ports.run_store import LockHolder
 from domain.run_state import Failure, RunState, StageRecord
 from domain.services.batching import load_manifest
+from domain.services.publication import protected_locations
+from domain.services.removal import remove_tables
 from domain.services.training import card_report, load_card
 from domain.spec import STAGE_NAMES, PipelineSpec
 
@@ -42,6 +44,11 @@ def check_resumable(ctx: RunContext, state: RunState | None, resume: bool, finge
         raise SpecError(f"run {ctx.run_id} already succeeded; there is nothing to resume")
     if state.status == "ABANDONED":
         raise SpecError(f"run {ctx.run_id} was abandoned (a later run cleaned up its data); start a new run")
+    if state.failure is not None and state.failure.data_removed:
+        raise SpecError(
+            f"run {ctx.run_id} ran out of disk and its intermediate data was removed to free it; "
+            "free some space and start a new run"
+        )
     changed = sorted(
         k for k in fingerprints.keys() | state.fingerprints.keys() if fingerprints.get(k) != state.fingerprints.get(k)
     )
@@ -94,12 +101,29 @@ def record_stage(ctx: RunContext, state: RunState, stage: str, record: StageReco
     ctx.ports.run_store.save(state)
 
 
-def fail_run(ctx: RunContext, state: RunState, stage: str, error: str, now: float, batch: int | None = None) -> None:
-    """The failure route: record what failed and where; published results stay as they were."""
+def fail_run(
+    ctx: RunContext,
+    state: RunState,
+    stage: str,
+    error: str,
+    now: float,
+    batch: int | None = None,
+    *,
+    disk_full: bool = False,
+) -> None:
+    """The failure route: record what failed and where; published results stay as they were.
+
+    A run that filled the disk (`disk_full`) also removes its intermediate data, unless the spec
+    keeps it, so the next run finds room: it cannot be resumed then, and says so."""
+    removing = disk_full and not ctx.spec.output.keep_intermediates
     state.status, state.finished_at = "FAILED", now
-    state.failure = Failure(stage=stage, error=error, batch=batch)
-    ctx.ports.run_store.save(state)
+    state.failure = Failure(stage=stage, error=error, batch=batch, data_removed=removing)
+    ctx.ports.run_store.save(state)  # the run store keeps room for this even on a full disk
     ctx.ports.events.emit("run_failed", stage=stage, batch=batch, error=error)
+    if removing:
+        unpublished = [*ctx.layout.intermediate_tables, ctx.layout.results]
+        removed = remove_tables(ctx.ports, unpublished, protected_locations(ctx))
+        ctx.ports.events.emit("disk_freed", objects_deleted=removed.objects)
     ctx.ports.run_store.release_lock(ctx.run_id)
 
 

@@ -25,6 +25,7 @@ class Failure:
     stage: str
     error: str
     batch: int | None = None
+    data_removed: bool = False  # its intermediate data was removed to free a full disk: not resumable
 
 
 @dataclass

@@ -163,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         errors.print(f"\n[yellow]interrupted:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 130  # the shell's code for a command ended by SIGINT
-    except (BatchmlError, FileNotFoundError) as exc:
-        # Messages name spec sections as "[model] ...": printed as text, not read as markup.
+    except (BatchmlError, OSError) as exc:
+        # Messages name spec sections as "[model] ...": printed as text, not read as markup. An
+        # OSError (a full disk when taking the lock, a missing file) is said in one line too.
         errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
 

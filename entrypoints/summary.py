@@ -105,5 +105,10 @@ def print_summary(
         where = f" (batch {state.failure.batch})" if state.failure.batch is not None else ""
         console.print(f"[red]Failed in {state.failure.stage}{where}:[/] {escape(state.failure.error)}")
         console.print("The published results, if any, are unchanged.")
-        console.print(f"Resume:  {resume_command}")
+        if state.failure.data_removed:
+            console.print(
+                "The disk was full: the run's intermediate data was removed. Free some space, then start a new run."
+            )
+        else:
+            console.print(f"Resume:  {resume_command}")
     console.print(f"Events:  {root}/runs/{state.run_id}/events.jsonl")

@@ -152,6 +152,9 @@ class S3ObjectStore(ObjectStore):
                 )
         return len(keys)
 
+    def reserve_space(self, key: str, size: int) -> None:
+        pass  # S3 does not fill up
+
     def remove_interrupted_writes(self, prefix: str) -> int:
         """A PUT lands whole or not at all; what a cut-short multipart upload leaves are its
         parts, billed until the upload is aborted."""

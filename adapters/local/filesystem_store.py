@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -141,6 +142,23 @@ class FilesystemObjectStore(ObjectStore):
         count = sum(len(files) for _d, _s, files in os.walk(folder))
         shutil.rmtree(folder)
         return count
+
+    def reserve_space(self, key: str, size: int) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            try:
+                os.posix_fallocate(fd, 0, size)  # blocks allocated, not a sparse promise
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise
+                os.pwrite(fd, b"\0" * size, 0)  # a filesystem without fallocate
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
 
     def remove_interrupted_writes(self, prefix: str) -> int:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root

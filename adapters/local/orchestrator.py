@@ -25,7 +25,7 @@ from domain.faults import FaultPlan
 from domain.graph import Stage, StageGraph, StageKind
 from domain.pipeline import planned_batches, run_function_stage
 from domain.ports.task_runner import TaskRunner, TaskSpec
-from domain.retry import backoff_delay, is_retryable
+from domain.retry import backoff_delay, is_disk_full, is_retryable
 from domain.run_lifecycle import fail_run, record_stage, succeed_run, task_stage_report
 from domain.run_state import RunState, StageRecord
 from domain.spec import RetrySpec
@@ -124,9 +124,9 @@ class LocalOrchestrator:
             _kill_self(f"before stage {stage.name}")
         started = time.perf_counter()
         attempts = [0]
-        self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
-        record_stage(self.ctx, state, stage.name, StageRecord(status="RUNNING"))
         try:
+            self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
+            record_stage(self.ctx, state, stage.name, StageRecord(status="RUNNING"))
             report = self._dispatch(stage, attempts)
         except Exception as exc:
             batch = exc.batch if isinstance(exc, BatchFailed) else None
@@ -141,7 +141,7 @@ class LocalOrchestrator:
                 error_type=type(error).__name__,
                 seconds=round(seconds, 3),
             )
-            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch)
+            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch, disk_full=is_disk_full(error))
             return False
         seconds = time.perf_counter() - started
         record_stage(self.ctx, state, stage.name, StageRecord("SUCCEEDED", attempts[0], round(seconds, 3), report))

@@ -5,6 +5,7 @@ The same code serves the local folder and S3, since both are ObjectStores.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -17,6 +18,10 @@ from domain.ports.run_store import LockHolder, RunStore
 from domain.run_state import RunState
 
 LOCK_KEY = "runs/_lock.json"
+# Room the lock holder keeps on the lake's disk so that, when the disk fills, the run's state
+# (its failure above all) can still be written: freed by the save that finds the disk full.
+RESERVE_KEY = "runs/_reserved_space"
+RESERVE_BYTES = 1024 * 1024
 _ACQUIRE_ATTEMPTS = 5  # compare-and-swap rounds before reporting whoever holds the lock
 
 
@@ -37,7 +42,14 @@ class ObjectStoreRunStore(RunStore):
         return f"runs/{run_id}/markers/"
 
     def save(self, state: RunState) -> None:
-        self.store.put(self._state_key(state.run_id), json.dumps(state.to_json(), indent=1).encode())
+        data = json.dumps(state.to_json(), indent=1).encode()
+        try:
+            self.store.put(self._state_key(state.run_id), data)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or not self.store.exists(RESERVE_KEY):
+                raise
+            self.store.delete(RESERVE_KEY)  # what it was kept for: the state still gets written
+            self.store.put(self._state_key(state.run_id), data)
 
     def load(self, run_id: str) -> RunState | None:
         try:
@@ -90,7 +102,7 @@ class ObjectStoreRunStore(RunStore):
         payload = self._payload(run_id, now, stale_after_seconds)
         for _ in range(_ACQUIRE_ATTEMPTS):
             if self.store.put_if_absent(LOCK_KEY, payload):
-                self._stale_after = stale_after_seconds
+                self._took(run_id, stale_after_seconds)
                 return None
             read = self._read_lock()
             if read is None:
@@ -106,10 +118,19 @@ class ObjectStoreRunStore(RunStore):
             # replaced only if still the version just read. Losing means another process took
             # it (or renewed it) meanwhile: look again.
             if self.store.put_if_version(LOCK_KEY, payload, version):
-                self._stale_after = stale_after_seconds
+                self._took(run_id, stale_after_seconds)
                 return None
         read = self._read_lock()
         return str(read[0]["run_id"]) if read else "?"
+
+    def _took(self, run_id: str, stale_after: float) -> None:
+        """The lock is ours: keep room on the disk for the run's state, or give the lock back."""
+        self._stale_after = stale_after
+        try:
+            self.store.reserve_space(RESERVE_KEY, RESERVE_BYTES)
+        except OSError:
+            self.release_lock(run_id)  # too full to start: nothing of the run is written
+            raise
 
     def refresh_lock(self, run_id: str, now: float) -> bool:
         read = self._read_lock()
@@ -122,6 +143,7 @@ class ObjectStoreRunStore(RunStore):
     def release_lock(self, run_id: str) -> None:
         read = self._read_lock()
         if read is not None and read[0].get("run_id") == run_id:
+            self.store.delete(RESERVE_KEY)
             self.store.delete_if_version(LOCK_KEY, read[1])
 
     def lock_holder(self) -> LockHolder | None:

@@ -59,6 +59,12 @@ class ObjectStore(abc.ABC):
         """Remove every object under `prefix` (which must end with '/'); returns how many."""
 
     @abc.abstractmethod
+    def reserve_space(self, key: str, size: int) -> None:
+        """Hold `size` bytes of the store's disk at `key` (an object nobody reads): deleting it
+        later frees room for a write that found the disk full. A store with no disk of its own
+        to fill (S3) does nothing."""
+
+    @abc.abstractmethod
     def remove_interrupted_writes(self, prefix: str) -> int:
         """Remove what writes cut short left under `prefix` (temporary files and folders,
         unfinished uploads), which `list` never shows; returns how many. Only safe while no

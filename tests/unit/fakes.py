@@ -84,6 +84,9 @@ class FakeObjectStore(ObjectStore):
             del self.objects[key]
         return len(doomed)
 
+    def reserve_space(self, key: str, size: int) -> None:
+        self.put(key, b"")  # the fake never fills: only the key shows the reservation
+
     def remove_interrupted_writes(self, prefix: str) -> int:
         return 0  # every fake write is whole
 
