@@ -24,7 +24,7 @@ from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.query_command import add_query_command
 from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
-from entrypoints.spec_loader import load_spec
+from entrypoints.spec_loader import load_spec, root_note
 from entrypoints.summary import print_summary
 from entrypoints.validate_command import add_validate_command, check_model_params
 
@@ -87,6 +87,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             raise SpecError(f"--resume: {exc}") from None
     spec = load_spec(args.spec)
     settings = Settings.from_environment(backend=args.backend, task_runner=args.task_runner)
+    note = root_note(args.spec, spec)
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     state = run_pipeline(args.spec, spec, settings, console, resume=args.resume)
     return 0 if state.status == "SUCCEEDED" else 1
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
+from adapters.local.duckdb_sandbox import confined_connection
 from adapters.local.paths import RETIRED_MARK, TEMP_MARK, resolve_key
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from domain.errors import DataQualityError, QueryError
@@ -204,7 +205,15 @@ class DuckDBSqlEngine(SqlEngine):
         """Where DuckDB spills what exceeds its memory limit (an in-memory database has none)."""
         return str(self.root / ".duckdb-spill")
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _folders(self, tables: Iterable[TableRef]) -> list[Path]:
+        """The local folders a statement over `tables` may touch (see `_connect`)."""
+        return [resolve_key(self.root, table.location) for table in tables]
+
+    def _connect(self, reads: Collection[TableRef] = (), writes: TableRef | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection for one statement, confined to what it needs: the folders of the tables
+        it reads, the folder of the run that holds the table it writes (the new table is
+        written beside its final place, then swapped in) and the spill folder. The staging
+        and features SQL thus read their inputs and nothing else: no other file, no other run."""
         # Output order never matters here (every query that needs an order says ORDER BY), and
         # keeping it makes DuckDB hold more in memory.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
@@ -215,7 +224,8 @@ class DuckDBSqlEngine(SqlEngine):
             config["threads"] = self.threads
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
-        return duckdb.connect(":memory:", config=config)
+        folders = self._folders(reads) + [folder.parent for folder in self._folders([writes] if writes else [])]
+        return confined_connection([*folders, *([spill] if spill else [])], config)
 
     def _prepare(
         self,
@@ -280,7 +290,7 @@ class DuckDBSqlEngine(SqlEngine):
         valid_json: Collection[str] = (),
     ) -> QueryStats:
         started = time.perf_counter()
-        with self._connect() as conn:
+        with self._connect(self._used(sql, inputs), target) as conn:
             rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name, valid_json), target, sql_name)
         # What Athena would bill for: the input files' bytes (no column pruning counted).
         scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
@@ -289,15 +299,18 @@ class DuckDBSqlEngine(SqlEngine):
     def forget(self, table: TableRef) -> bool:
         return False  # every statement binds its tables afresh as views over the files: nothing to drop
 
+    def _used(self, sql: str, inputs: Mapping[str, TableRef]) -> list[TableRef]:
+        return [inputs[name] for name in sorted(set(PLACEHOLDER.findall(sql)) & set(inputs))]
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
-        with self._connect() as conn:
+        with self._connect(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             return self._arrow(conn, select, sql_name)
 
     def sample(
         self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
     ) -> pa.Table:
-        with self._connect() as conn:
+        with self._connect(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             # Ordering by a seeded hash of the key gives the same sample on every run and
             # every thread count (DuckDB's reservoir sampling is only repeatable single-threaded).
