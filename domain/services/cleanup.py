@@ -50,7 +50,6 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
     return {
         "abandoned_runs": abandoned,
         "objects_deleted": removed.objects + interrupted,
-        "interrupted_writes_removed": interrupted,
         "tables_dropped": removed.tables,
         "tables_rolled_forward": rolled_forward,
     }

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.aws.s3_store import S3ObjectStore
 from domain.run_lifecycle import start_run
-from domain.services.cleanup import run_pre_cleanup
+from domain.services.cleanup import run_cleanup, run_pre_cleanup
 from domain.services.publishing import run_publish
 from tests.integration.aws.fixtures import aws, s3_client, s3_store
 from tests.integration.lake_runs import LocalLake, write_aggregated_run
@@ -35,6 +35,7 @@ def test_pre_cleanup_removes_what_killed_writes_left(tmp_path: Path) -> None:
     published = lake.context("run-a")
     write_aggregated_run(published)
     run_publish(published)
+    run_cleanup(published)
     for key in LEFT_BY_KILLS:
         (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / key).write_bytes(b"half-written")
@@ -43,7 +44,7 @@ def test_pre_cleanup_removes_what_killed_writes_left(tmp_path: Path) -> None:
     report = run_pre_cleanup(ctx)
     assert [key for key in LEFT_BY_KILLS if (tmp_path / key).exists()] == []
     assert not list(tmp_path.rglob("*.tmp-*")) and not list(tmp_path.rglob("*.old-*"))
-    assert report["interrupted_writes_removed"] == len(LEFT_BY_KILLS)
+    assert report["objects_deleted"] == len(LEFT_BY_KILLS)  # nothing else was left to remove
     assert lake.shown() == ({"run-a"}, {"run-a"})  # what is published is untouched
 
 

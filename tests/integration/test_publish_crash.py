@@ -109,10 +109,10 @@ def shown_and_published(lake: Lake, where: str) -> str:
 
 
 def sampled_points(points: int, seed: int) -> list[int]:
-    """A random sample of the kill points (BATCHML_CRASH_POINTS of them, default 6; another
+    """A random sample of the kill points (BATCHML_CRASH_POINTS of them, default 3; another
     BATCHML_CRASH_SEED tries other ones), the first and the last always among them."""
     rng = random.Random(int(os.environ.get("BATCHML_CRASH_SEED", seed)))
-    wanted = min(points, int(os.environ.get("BATCHML_CRASH_POINTS", "6")))
+    wanted = min(points, int(os.environ.get("BATCHML_CRASH_POINTS", "3")))
     return sorted({1, points, *rng.sample(range(1, points + 1), wanted)})
 
 
@@ -139,7 +139,7 @@ def test_kills_at_many_points_in_publish_and_cleanup_leave_one_queryable_run(
 ) -> None:
     points = count_calls(hooks, publish_and_clean(new_lake(lakes()), "run-b"), tmp_path / "count")
     assert points >= 5, f"only {points} kill points: the hooks miss what publish does"
-    for point in sampled_points(points, seed):
+    for n, point in enumerate(sampled_points(points, seed)):
         lake = new_lake(lakes())
         code = kill_at(hooks, publish_and_clean(lake, "run-b"), point)
         assert code == -signal.SIGKILL, f"point {point} of {points}: the child was not killed ({code})"
@@ -148,6 +148,8 @@ def test_kills_at_many_points_in_publish_and_cleanup_leave_one_queryable_run(
         failing_run(lake, "run-c")
         after = shown_and_published(lake, f"{where}, then a failing run")
         assert after in ("run-a", "run-b") and before in (None, "run-a", after), where  # never back
+        if n % 2:
+            continue  # a good run after every other point: enough to show the lake works on
         good = lake.context("run-d")
         write_aggregated_run(good)
         publish_and_clean(lake, "run-d")()
