@@ -30,6 +30,7 @@ class Failure:
     batch: int | None = None
     # False: an error no retry or resume can fix (bad SQL, data or spec); None: not known.
     retryable: bool | None = None
+    data_removed: bool = False  # its intermediate data was removed to free a full disk: not resumable
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # fork server starts with the same value.
 from adapters.local.forkserver_runner import SPIN_COUNT
 from domain.errors import SpecError
+from domain.faults import FaultPlan
 from domain.spec import PipelineSpec
 
 
@@ -24,6 +25,16 @@ def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise SpecError(f"{name}={text!r}: expected a whole number of at least 1")
     return int(text)
+
+
+def _fault_plan(text: str) -> str:
+    """BATCHML_FAULTS, checked whole here, before any run takes a lock: a rule that cannot be
+    honoured is a one-line SpecError (exit 2), never a traceback mid-run or a rule that never fires."""
+    try:
+        FaultPlan.parse(text)
+    except ValueError as exc:
+        raise SpecError(f"BATCHML_FAULTS={text!r}: {exc}") from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ class Settings:
             duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             predict_threads=_positive_int(env, "BATCHML_PREDICT_THREADS", 1),
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
-            faults=env.get("BATCHML_FAULTS", ""),
+            faults=_fault_plan(env.get("BATCHML_FAULTS", "")),
             task_attempt=_positive_int(env, "BATCHML_TASK_ATTEMPT", 1),
         )
 
@@ -123,6 +134,18 @@ class Settings:
             "train": {**base, "OMP_NUM_THREADS": str(cores)},
             "predict": {**base, "OMP_NUM_THREADS": per_batch, "BATCHML_DUCKDB_THREADS": per_batch},
         }
+
+    def fault_plan(self, spec: PipelineSpec) -> FaultPlan:
+        """The fault plan, checked against the spec (batch numbers within max_batches); faults
+        are applied by the local orchestrator, so an AWS run refuses them instead of ignoring them."""
+        plan = FaultPlan.parse(self.faults)
+        if self.faults.strip() and self.backend_for(spec) == "aws":
+            raise SpecError("BATCHML_FAULTS: fault injection works for local and hybrid runs, not on AWS")
+        try:
+            plan.check_batches(spec.batches.max_batches)
+        except ValueError as exc:
+            raise SpecError(f"BATCHML_FAULTS={self.faults!r}: {exc}") from None
+        return plan
 
     def backend_for(self, spec: PipelineSpec) -> str:
         """The backend a command uses: the flag or BATCHML_BACKEND, else the spec's."""

@@ -27,7 +27,7 @@ from domain.sql import substitute
 from entrypoints import containers
 from entrypoints.arg_types import at_least
 from entrypoints.settings import Settings
-from entrypoints.spec_loader import load_spec
+from entrypoints.spec_loader import load_spec, root_note
 
 DEFAULT_SAMPLE_LINES = 1000
 SHOWN_COLUMNS = 25
@@ -141,6 +141,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         except SpecError as exc:
             raise SpecError(f"{args.spec}: {exc}") from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
+    note = root_note(args.spec, spec)
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if report is None:
         return 0
     staged, features = report["staging"], report["features"]
