@@ -120,3 +120,21 @@ def test_a_wide_features_select_lists_its_first_columns_only(
     assert code == 0
     assert "35 feature columns (1 categorical): city, rooms, extra_00," in out
     assert "extra_22, ... (10 more)" in out and "extra_23" not in out
+
+
+def test_a_lightgbm_parameter_it_refuses_is_one_line_naming_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """LightGBM prints its refusal to the process's stderr (descriptor 2, with a C++ source
+    path) before raising it: validate says it once, as its own error line."""
+    spec = houses_project(tmp_path, 0)
+    edit(spec, 'estimator = "ridge"', 'estimator = "lightgbm"')
+    edit(spec, "alpha = 1.0", "num_leaves = 1")
+
+    code = main(["validate", str(spec), "--sample", "0"])
+
+    captured = capfd.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.strip().splitlines() == [
+        f"error: {spec}: [model] params: LightGBM refuses them: Check failed: (num_leaves) > (1)"
+    ]
