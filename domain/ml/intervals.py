@@ -9,7 +9,7 @@ finite-sample correction, so the interval holds it on new data from the same dis
 whatever the scale model's quality. Its quality only decides the width.
 
 This replaced two quantile models of 30 trees (conformalized quantile regression): one model
-of 10 small trees instead of 60 trees per scored row, and narrower intervals at the same
+of 5 small trees instead of 60 trees per scored row, and narrower intervals at the same
 coverage on the age example (see `build_scale_model`).
 """
 
