@@ -24,10 +24,15 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from domain.ml.params import check_params
 
-# Always set on LightGBM: quiet, and the same model from the same data and threads
-# (`deterministic` with column-wise histograms: the floor and the pipeline, which train in
-# different processes, must get the same model; costs nothing measurable at 200k rows).
-_LIGHTGBM_FIXED: dict[str, Any] = {"verbose": -1, "deterministic": True, "force_col_wise": True}
+# Always set on LightGBM:
+# - n_jobs 0: OpenMP's own thread count, which the task runner sets (OMP_NUM_THREADS, and
+#   threadpoolctl in forked tasks), as for scikit-learn. LightGBM's default (None) is "every
+#   physical core", whatever those say: each one-thread prediction task then ran two threads,
+#   and a training fit on a busy machine took 9 s of CPU instead of 1.4 (measured).
+# - quiet, and the same model from the same data (`deterministic` with column-wise
+#   histograms: checked equal on one and two threads; the floor and the pipeline train in
+#   different processes).
+_LIGHTGBM_FIXED: dict[str, Any] = {"n_jobs": 0, "verbose": -1, "deterministic": True, "force_col_wise": True}
 
 
 def _lightgbm(seed: int, **params: Any) -> RegressorMixin:

@@ -105,7 +105,7 @@ def _check_lightgbm(params: Mapping[str, Any]) -> None:
     others = {name: value for name, value in params.items() if name not in rounds}
     rows = np.arange(60, dtype=np.float64).reshape(30, 2)
     try:
-        lightgbm.LGBMRegressor(**{**others, "n_estimators": 1, "verbose": -1}).fit(rows, rows[:, 0])
+        lightgbm.LGBMRegressor(**{**others, "n_estimators": 1, "verbose": -1, "n_jobs": 1}).fit(rows, rows[:, 0])
     except (lightgbm.basic.LightGBMError, ValueError, TypeError) as exc:
         # "Check failed: (num_leaves) > (1) at /path/config_auto.cpp, line 352 ." -> the check alone
         reason = re.sub(r" at \S+, line \d+\s*\.?\s*$", "", str(exc).strip())
