@@ -36,7 +36,10 @@ _LIGHTGBM_FIXED: dict[str, Any] = {"n_jobs": 0, "verbose": -1, "deterministic": 
 
 
 def _lightgbm(seed: int, **params: Any) -> RegressorMixin:
-    model: RegressorMixin = lightgbm.LGBMRegressor(random_state=seed, **_LIGHTGBM_FIXED, **params)
+    fixed = dict(_LIGHTGBM_FIXED)
+    if "force_row_wise" in params:  # the user's choice of histogram layout wins; both is an error
+        fixed.pop("force_col_wise")
+    model: RegressorMixin = lightgbm.LGBMRegressor(random_state=seed, **{**fixed, **params})
     return model
 
 

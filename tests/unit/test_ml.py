@@ -152,6 +152,10 @@ def test_good_model_params_pass_and_reach_the_model() -> None:
     spec = ModelSection(label="label", params={"n_estimators": 7, "min_data_in_leaf": 5})
     model, _ = fit(regression_table(400), "id", spec)
     assert _trees(model.point) == 7 and model.point.get_params()["min_data_in_leaf"] == 5
+    # Settings batchml makes by default give way to the user's (they once clashed: a TypeError).
+    spec = ModelSection(label="label", params={"verbose": -1, "force_row_wise": True, "deterministic": False})
+    model, _ = fit(regression_table(400), "id", spec)
+    assert model.point.get_params()["force_row_wise"] is True
     check_params("ridge", {"alpha": 0.5, "random_state": 1})  # Ridge's own random_state is the user's
     spec = ModelSection(label="label", estimator="hist_gradient_boosting", params={"max_iter": 7})
     model, _ = fit(regression_table(400), "id", spec)
