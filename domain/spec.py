@@ -89,7 +89,7 @@ class SqlSection(_Section):
 
 class ModelSection(_Section):
     label: str
-    estimator: Literal["ridge", "hist_gradient_boosting"] = "hist_gradient_boosting"
+    estimator: Literal["lightgbm", "hist_gradient_boosting", "ridge"] = "lightgbm"
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     interval_coverage: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
     training_sample_cap: Annotated[int, Field(ge=10)] = 200_000

@@ -150,3 +150,21 @@ def test_an_output_root_through_a_symlink_or_out_of_the_spec_folder_is_named(
     edit(spec, 'root = "../outside"', 'root = "nested/../lake2"')
     _code, out, _err = validate(spec, capsys)
     assert "note:" not in out  # stays in the spec's folder, no link: nothing to say
+
+
+def test_a_lightgbm_parameter_it_refuses_is_one_line_naming_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """LightGBM prints its refusal to the process's stderr (descriptor 2, with a C++ source
+    path) before raising it: validate says it once, as its own error line."""
+    spec = houses_project(tmp_path, 0)
+    edit(spec, 'estimator = "ridge"', 'estimator = "lightgbm"')
+    edit(spec, "alpha = 1.0", "num_leaves = 1")
+
+    code = main(["validate", str(spec), "--sample", "0"])
+
+    captured = capfd.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.strip().splitlines() == [
+        f"error: {spec}: [model] params: LightGBM refuses them: Check failed: (num_leaves) > (1)"
+    ]

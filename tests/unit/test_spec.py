@@ -10,7 +10,7 @@ from tests.unit.conftest import spec_data
 def test_defaults_fill_what_the_user_left_out() -> None:
     spec = PipelineSpec.model_validate(spec_data())
     assert spec.source.max_reject_ratio == 0.01
-    assert spec.model.estimator == "hist_gradient_boosting"
+    assert spec.model.estimator == "lightgbm"
     assert spec.retry_for("prediction").max_attempts == 3
 
 
