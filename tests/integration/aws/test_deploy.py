@@ -10,10 +10,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from adapters.aws.deployed_definition import differences, expected_definition, template_values
 from adapters.aws.state_machine import render_spec, substitute_template
+from entrypoints import containers
 from entrypoints.cli import main
 from entrypoints.spec_loader import load_spec
 from tests.integration.aws.test_state_machine import DUMMY_VALUES
@@ -24,24 +24,17 @@ EXAMPLE_SPEC = Path(__file__).resolve().parents[3] / "examples" / "age" / "spec.
 
 
 @pytest.fixture
-def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The example's compilation deployed as Terraform deploys it: placeholders filled in."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "BATCHML_AWS_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BATCHML_AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="lake")
-        definition = substitute_template(render_spec(load_spec(EXAMPLE_SPEC)), DUMMY_VALUES)
-        arn = boto3.client("stepfunctions").create_state_machine(
-            name="batchml-pipeline", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
-        )["stateMachineArn"]
-        monkeypatch.setenv("BATCHML_STATE_MACHINE_ARN", arn)
-        yield arn
+    containers.aws_client.cache_clear()  # clients of this test's moto, not an earlier one's
+    boto3.client("s3").create_bucket(Bucket="lake")
+    definition = substitute_template(render_spec(load_spec(EXAMPLE_SPEC)), DUMMY_VALUES)
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="batchml-pipeline", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    monkeypatch.setenv("BATCHML_STATE_MACHINE_ARN", arn)
+    yield arn
+    containers.aws_client.cache_clear()
 
 
 def seed_like_spec(folder: Path, concurrency: int = 200) -> Path:
