@@ -52,6 +52,7 @@ def run_pipeline(
             ctx = containers.run_context(container, spec, run_id, display)
             # The local orchestrator renews the lock every 30 s: five silent minutes mean it died.
             state = start_run(ctx, time.time(), resume=resume is not None, stale_after=LOCK_STALE_AFTER_SECONDS)
+            containers.warm_up_charts()  # the report's chart engine starts while the run works
             state = containers.orchestrator(container, ctx, faults).execute(state)
     except KeyboardInterrupt:
         # Like a killed run: finished stages and batches are kept, the lock is taken over at once.

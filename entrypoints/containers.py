@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import importlib
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -427,6 +428,11 @@ def query_athena(spec: PipelineSpec, sql: str) -> pa.Table:
 def chart_renderer() -> Any:
     """Vega-Lite to SVG for the run report (vl-convert, imported when a report is drawn)."""
     return deferred("adapters.report.vega_svg:VegaLiteSvgRenderer")()
+
+
+def warm_up_charts() -> None:
+    """Start the report's chart engine on a background thread while a run works."""
+    threading.Thread(target=lambda: chart_renderer().warm_up(), name="chart-warm-up", daemon=True).start()
 
 
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:
