@@ -130,7 +130,8 @@ def rates_from_results(results: dict[str, Any]) -> dict[str, Any]:
         "stages": _stages(runs),
         "prediction": _prediction(largest),
         "ingest": {
-            k: ingest[k] for k in ("lines_per_second_per_core", "raw_bytes_per_source_byte", "lines", "seconds")
+            k: ingest[k]
+            for k in ("lines_per_second_per_core", "raw_bytes_per_source_byte", "local_seconds_per_line", "lines")
         },
         "table_bytes_per_row": _table_bytes(largest),
         "rows_measured": [run["dataset"]["rows"] for run in runs],

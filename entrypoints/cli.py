@@ -22,6 +22,7 @@ from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.plan_command import add_plan_command
 from entrypoints.query_command import add_query_command
 from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
@@ -47,6 +48,9 @@ def run_pipeline(
             ctx = containers.run_context(container, spec, run_id, display)
             state = start_run(ctx, time.time(), resume=resume is not None)
             state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
+        from entrypoints.run_ledger import record_or_warn  # the cost model: loaded once the run has ended
+
+        record_or_warn(console, ctx, state, settings.backend_for(spec), settings)
     except KeyboardInterrupt:
         # Like a killed run: finished stages and batches are kept, the lock is taken over at once.
         raise RunInterrupted(
@@ -62,6 +66,9 @@ def run_pipeline_on_aws(
     from entrypoints.aws_launch import run_on_aws  # boto3 and the AWS adapters: only for AWS runs
 
     check_model_params(spec_file, spec)
+    from entrypoints.cost_plan import check_aws_limits
+
+    check_aws_limits(spec, settings)  # before anything is uploaded or started
     run_id = resume or new_run_id()
     state, status = run_on_aws(spec_file, spec, settings, console, run_id, resume=resume is not None)
     if state is None:
@@ -146,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     back.set_defaults(func=cmd_rollback)
     add_asl_command(sub)
     add_validate_command(sub)
+    add_plan_command(sub)
     return top
 
 

@@ -18,6 +18,7 @@ from domain.services.publishing import published_runs
 from domain.spec import STAGE_NAMES
 from entrypoints import containers
 from entrypoints.arg_types import at_least
+from entrypoints.cost_summary import cost_cell
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 
@@ -38,6 +39,7 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
         "rows",
         "R²",
         "coverage",
+        "AWS $",
         "results",
         "failure",
         header_style="bold",
@@ -50,6 +52,7 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
             f"{state.finished_at - state.started_at:.1f}" if state.finished_at else "",
             f"{sum(state.stage_done(name) for name in STAGE_NAMES)}/{len(STAGE_NAMES)}",
             *_outcome(state),
+            cost_cell(state),
             _published(state.run_id, history),
             escape(_failure(state)),
         )

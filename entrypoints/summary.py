@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from domain.run_state import RunState
+from entrypoints.cost_summary import print_cost
 
 _ROWS = {
     "staging": lambda r: (
@@ -91,6 +92,7 @@ def print_summary(
             f"{_athena_cost(total)} at Athena's ${ATHENA_USD_PER_TB:g} per TB",
             highlight=False,
         )
+    print_cost(console, state)
     if state.status == "SUCCEEDED":
         console.print(f"Results: table [bold]{table}[/] at {state.report('publish').get('location', '?')}")
         where = query_from or (f"--root {root}" if "://" not in root else None)

@@ -160,7 +160,8 @@ class _Builder:
         v, rates = self.v, self.rates
         if stage == "staging":
             # The local stage also read the lines into raw Parquet: on AWS the ingest fan-out does that.
-            per_line = rates.stages["staging"].core_seconds_per_unit - 1 / rates.ingest_lines_per_second_per_core
+            staging = rates.stages["staging"]
+            per_line = (staging.seconds_per_unit - rates.local_ingest_seconds_per_line) * staging.cores
             return max(per_line, 0.0) * v.source_lines
         unit = rates.stages[stage].unit
         return _core_seconds(rates, stage, v.count(unit))

@@ -78,6 +78,7 @@ class Rates:
     interpreter_start_seconds: float  # the same in a fresh interpreter, as a container starts one
     ingest_lines_per_second_per_core: float  # lines -> raw Parquet on one core (the ingest fan-out's work)
     raw_bytes_per_source_byte: float  # the raw table's Parquet against the JSON it came from
+    local_ingest_seconds_per_line: float  # the local engine's ingest, all cores: part of its staging stage
     table_bytes_per_row: Mapping[str, float]  # per the count that table holds (see TABLE_ROWS)
 
     def describe(self) -> str:
@@ -165,5 +166,6 @@ def rates_from_mapping(data: Mapping[str, Any], where: str) -> Rates:
         interpreter_start_seconds=_number(prediction, "interpreter_start_seconds", f"{where} [prediction]"),
         ingest_lines_per_second_per_core=_number(ingest, "lines_per_second_per_core", f"{where} [ingest]"),
         raw_bytes_per_source_byte=_number(ingest, "raw_bytes_per_source_byte", f"{where} [ingest]"),
+        local_ingest_seconds_per_line=_number(ingest, "local_seconds_per_line", f"{where} [ingest]"),
         table_bytes_per_row={t: _number(table_bytes, t, f"{where} [table_bytes_per_row]") for t in TABLES},
     )
