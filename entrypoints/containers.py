@@ -386,6 +386,20 @@ def _reading_source(source: str, read: Callable[[], T]) -> T:
         raise DataQualityError(f"cannot read the source {source}: {exc}") from None
 
 
+def workgroup_scan_cutoff(aws: AwsSettings) -> int | None:
+    """The deployed workgroup's per-query scan cap in bytes (0: it has none), or None if the
+    workgroup cannot be read (the caller keeps Terraform's default)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        group = aws_client("athena", aws.region, aws.endpoint_url).get_work_group(WorkGroup=aws.athena_workgroup)
+    except (BotoCoreError, ClientError):
+        return None
+    if "WorkGroup" not in group:  # moto answers an unknown workgroup with nothing, AWS with an error
+        return None
+    return int(group["WorkGroup"].get("Configuration", {}).get("BytesScannedCutoffPerQuery", 0))
+
+
 def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:
     """Run a user's SQL (DuckDB dialect) over the local catalog's tables (and a run's own)."""
     return DuckDBCatalog(root).query(sql, run_id)

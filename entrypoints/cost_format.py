@@ -28,5 +28,15 @@ def dollars(amount: float) -> str:
     return f"${amount:,.2f}"
 
 
+def about(amount: float) -> str:
+    """An estimate: "~$1.23", or "< $0.01"."""
+    text = dollars(amount)
+    return text if text.startswith("<") else "~" + text
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}es" if noun.endswith("ch") else f"{n:,} {noun}s"
+
+
 def count(n: float) -> str:
     return f"{n:,.0f}" if n else "-"

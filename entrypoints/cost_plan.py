@@ -25,6 +25,7 @@ from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
 
 SAMPLE_LINES = 10_000  # lines read to measure a source's bytes per line
+NO_CUTOFF = 2**63 - 1  # a workgroup without a scan cap
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,21 @@ def make_plan(
     return CostPlan(volumes, rates, local, priced, check_limits(usage, volumes, spec, deployment))
 
 
+def deployed(aws: AwsSettings) -> Deployment:
+    """Terraform's defaults, with the scan cap the deployed workgroup really has (a run is
+    refused against the cap it would meet, not the default)."""
+    cutoff = containers.workgroup_scan_cutoff(aws)
+    if cutoff is None:
+        return Deployment()
+    return Deployment(athena_bytes_scanned_cutoff=cutoff or NO_CUTOFF)
+
+
 def check_aws_limits(spec: PipelineSpec, settings: Settings) -> CostPlan:
     """Before an AWS run uploads or starts anything: the plan for the spec's own source, and
     a SpecError naming every limit it would cross and what fixes it."""
-    plan = make_plan(spec, plan_source(spec, None, None, load_rates()), region_for(None), settings)
+    aws = AwsSettings.from_environment()
+    source = plan_source(spec, None, None, load_rates())
+    plan = make_plan(spec, source, region_for(None), settings, deployment=deployed(aws))
     if plan.crossed:
         crossed = "; ".join(f"{c.limit}: {c.reaches} > {c.allowed} (fix: {c.fix})" for c in plan.crossed)
         raise SpecError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from domain.run_state import RunState
-from entrypoints.cost_format import dollars, duration
+from entrypoints.cost_format import about, dollars, duration
 
 
 def stage_seconds(state: RunState) -> float:
@@ -21,9 +21,9 @@ def print_cost(console: Console, state: RunState) -> None:
     cost = ledger.aws_cost
     services = ", ".join(f"{name.replace('_', ' ')} {dollars(d)}" for name, d in cost.by_service.items() if d)
     if ledger.backend == "aws":
-        head = f"~{dollars(cost.total)} on AWS ({services}), from what the run recorded"
+        head = f"{about(cost.total)} on AWS ({services}), from what the run recorded"
     else:
-        head = f"on AWS this run would cost ~{dollars(cost.total)} ({services})"
+        head = f"on AWS this run would cost {about(cost.total)} ({services})"
     console.print(f"Cost:    {head}; {cost.prices}", highlight=False)
     plan = ledger.plan
     if plan:
@@ -31,7 +31,7 @@ def print_cost(console: Console, state: RunState) -> None:
         error = (plan["wall_seconds"] - measured) / measured if measured else 0.0
         where = "on AWS" if ledger.backend == "aws" else "here"
         console.print(
-            f"Plan:    {duration(plan['wall_seconds'])} {where} and ~{dollars(plan['aws_cost_usd'])} on AWS for "
+            f"Plan:    {duration(plan['wall_seconds'])} {where} and {about(plan['aws_cost_usd'])} on AWS for "
             f"this source; the stages took {duration(measured)} ({error:+.0%} off)",
             highlight=False,
         )

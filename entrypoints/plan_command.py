@@ -16,7 +16,7 @@ from adapters.aws.cost_shape import ASSUMPTIONS
 from adapters.shared.rates_file import load_rates
 from entrypoints import containers
 from entrypoints.arg_types import at_least
-from entrypoints.cost_format import count, dollars, duration, size
+from entrypoints.cost_format import about, count, dollars, duration, plural, size
 from entrypoints.cost_plan import CostPlan, make_plan, plan_source, region_for
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
@@ -37,7 +37,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     )
     console.print(
         f"  {v.staged_rows:,} staged, {v.labelled_rows:,} labelled, {v.scoring_rows:,} to score in "
-        f"{v.batches:,} batches of <= {v.rows_per_batch:,}; max_concurrency {spec.batches.max_concurrency}",
+        f"{plural(v.batches, 'batch')} of <= {v.rows_per_batch:,}; max_concurrency {spec.batches.max_concurrency}",
         highlight=False,
     )
     console.print(_aws_table(plan) if aws else _local_table(plan))
@@ -115,7 +115,7 @@ def _totals(console: Console, plan: CostPlan, aws: bool, concurrency: int) -> No
     else:
         console.print(
             f"[bold]Total here[/]: {duration(sum(plan.local_seconds.values()))}; on AWS this run would cost "
-            f"~{dollars(priced.total)} ({services}), {where}",
+            f"{about(priced.total)} ({services}), {where}",
             highlight=False,
         )
 

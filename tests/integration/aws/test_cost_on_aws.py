@@ -13,10 +13,12 @@ import boto3
 import pytest
 from rich.console import Console
 
+from adapters.aws.deployment import Deployment
 from domain.run_state import RunState, StageRecord
 from entrypoints.aws_launch import run_on_aws
 from entrypoints.cli import main
-from entrypoints.settings import Settings
+from entrypoints.cost_plan import NO_CUTOFF, deployed
+from entrypoints.settings import AwsSettings, Settings
 from tests.e2e.projects import houses_project, listing_lines
 from tests.integration.aws.fixtures import moto_server
 from tests.integration.aws.test_cli_aws_launch import aws_env, s3_spec  # noqa: F401 - aws_env: a fixture
@@ -123,3 +125,17 @@ def test_an_aws_runs_ledger_counts_its_executions_transitions_and_prices_what_it
     # Athena's bytes scanned, as the stages recorded them, priced at $5 per TB.
     assert ledger.aws_cost.by_service["athena"] == pytest.approx(4 * 10**9 / 1e12 * 5, rel=0.05)
     assert ledger.aws_cost.by_service["step_functions"] == pytest.approx(2 / 1000 * 0.025)
+
+
+def test_the_limits_check_uses_the_deployed_workgroups_scan_cap(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    athena = boto3.client("athena", endpoint_url=endpoint)
+    athena.create_work_group(
+        Name="capped", Configuration={"BytesScannedCutoffPerQuery": 123_456_789, "EnforceWorkGroupConfiguration": True}
+    )
+    athena.create_work_group(Name="uncapped", Configuration={})
+    monkeypatch.setenv("BATCHML_ATHENA_WORKGROUP", "capped")
+    assert deployed(AwsSettings.from_environment()).athena_bytes_scanned_cutoff == 123_456_789
+    monkeypatch.setenv("BATCHML_ATHENA_WORKGROUP", "uncapped")
+    assert deployed(AwsSettings.from_environment()).athena_bytes_scanned_cutoff == NO_CUTOFF
+    monkeypatch.setenv("BATCHML_ATHENA_WORKGROUP", "no-such-workgroup")  # unreadable: Terraform's default
+    assert deployed(AwsSettings.from_environment()) == Deployment()
