@@ -29,7 +29,8 @@ from typing import Any
 import duckdb
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
+from adapters.local.duckdb_engine import PARQUET_OPTIONS
+from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
 from entrypoints.spec_loader import load_spec
 

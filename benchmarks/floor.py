@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.duckdb_engine import PARQUET_OPTIONS, source_files
+from adapters.local.duckdb_engine import PARQUET_OPTIONS
+from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit

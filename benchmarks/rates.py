@@ -11,6 +11,7 @@ run it came from, and the file keeps the machine.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def _units(run: dict[str, Any], unit: str) -> int:
     return int(counts[unit])
 
 
-def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+def fit_line(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """(fixed, per_unit), both >= 0, for seconds = fixed + per_unit * units over (units, seconds)."""
     if len({x for x, _ in points}) < 2:
         x, y = max(points)

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from adapters.local.duckdb_engine import source_files
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
+from adapters.shared.source_files import source_files
 from benchmarks.floor import numbered_lines_sql
 
 _COUNT = "SELECT count(*), count(*) FILTER (WHERE json_valid(line))"

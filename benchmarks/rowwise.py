@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from adapters.local.duckdb_engine import source_files
+from adapters.shared.source_files import source_files
 from domain.ml.model import TrainedModel
 from entrypoints.spec_loader import load_spec
 

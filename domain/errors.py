@@ -58,3 +58,9 @@ class RunLockedError(BatchmlError):
 
 class RunInterrupted(BatchmlError):
     """The user stopped the command (Ctrl-C): the message says what was left and how to go on."""
+
+
+class StillRunning(BatchmlError):
+    """A stage's work goes on outside this process (an Athena query still running when the
+    invocation's wait budget ran out): call the stage again to continue where it is. Never an
+    error to report: Step Functions waits and invokes the stage again (a continuation loop)."""

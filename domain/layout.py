@@ -75,6 +75,24 @@ class RunLayout:
         return f"{self.run_prefix}model/model_card.json"
 
     @property
+    def diagnostics_key(self) -> str:
+        """What the run report shows of the model (domain/ml/diagnostics.py)."""
+        return f"{self.run_prefix}model/diagnostics.json"
+
+    @property
+    def report_key(self) -> str:
+        return f"{self.run_prefix}report.html"
+
+    @property
+    def events_key(self) -> str:
+        """The run's event log, where the event log is a file under the root (locally)."""
+        return f"{self.run_prefix}events.jsonl"
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.run_prefix}run.json"
+
+    @property
     def manifest_key(self) -> str:
         return f"{self.run_prefix}batches/manifest.json"
 
@@ -84,6 +102,30 @@ class RunLayout:
         return f"{self.run_prefix}batches/items.json"
 
     @property
+    def ingest(self) -> TableRef:
+        """The ingest plan and its done records: bookkeeping rather than a table, removed with
+        the intermediate tables so that a reused or abandoned run leaves nothing behind."""
+        return self._ref("ingest")
+
+    @property
+    def ingest_items_key(self) -> str:
+        """The ingest plan: every item of the source, as JSON (see domain/services/ingest.py)."""
+        return f"{self.run_prefix}ingest/items.json"
+
+    @property
+    def ingest_done_prefix(self) -> str:
+        """One object per ingested item, its line count in its name: one listing reads them all."""
+        return f"{self.run_prefix}ingest/done/"
+
+    def ingest_pending_key(self, round_number: int) -> str:
+        """The items still to ingest, as a JSON list a Step Functions Map reads."""
+        return f"{self.run_prefix}ingest/pending-{round_number}.json"
+
+    def batch_pending_key(self, round_number: int) -> str:
+        """The batches still to predict when a run resumes, as a JSON list a Map reads."""
+        return f"{self.run_prefix}batches/pending-{round_number}.json"
+
+    @property
     def results(self) -> TableRef:
         return TableRef(name=self.table, location=results_location(self.table, self.run_id))
 
@@ -91,7 +133,7 @@ class RunLayout:
     def intermediate_tables(self) -> list[TableRef]:
         """Removed by cleanup once results are published. Model, manifest, rejects, run state
         and events stay: they explain the published results."""
-        return [self.raw, self.line_index, self.staging, self.features, self.scoring, self.predictions]
+        return [self.ingest, self.raw, self.line_index, self.staging, self.features, self.scoring, self.predictions]
 
     @property
     def intermediate_prefixes(self) -> list[str]:

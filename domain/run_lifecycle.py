@@ -79,10 +79,19 @@ def record_stage(ctx: RunContext, state: RunState, stage: str, record: StageReco
     ctx.ports.run_store.save(state)
 
 
-def fail_run(ctx: RunContext, state: RunState, stage: str, error: str, now: float, batch: int | None = None) -> None:
+def fail_run(
+    ctx: RunContext,
+    state: RunState,
+    stage: str,
+    error: str,
+    now: float,
+    batch: int | None = None,
+    *,
+    retryable: bool | None = None,
+) -> None:
     """The failure route: record what failed and where; published results stay as they were."""
     state.status, state.finished_at = "FAILED", now
-    state.failure = Failure(stage=stage, error=error, batch=batch)
+    state.failure = Failure(stage=stage, error=error, batch=batch, retryable=retryable)
     ctx.ports.run_store.save(state)
     ctx.ports.events.emit("run_failed", stage=stage, batch=batch, error=error)
     ctx.ports.run_store.release_lock(ctx.run_id)

@@ -27,6 +27,8 @@ class Failure:
     stage: str
     error: str
     batch: int | None = None
+    # False: an error no retry or resume can fix (bad SQL, data or spec); None: not known.
+    retryable: bool | None = None
 
 
 @dataclass

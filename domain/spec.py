@@ -65,6 +65,12 @@ class SourceSection(_Section):
     path: str
     id_field: str = "id"
     max_reject_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    # On AWS each ingest item is one Lambda invocation: a plain file larger than this is read in
+    # ranges of at most this size, so no invocation grows with the data (adapters/aws/limits.py
+    # checks the worst item against Lambda's 900 s at the measured ingest rate).
+    ingest_item_mb: Annotated[int, Field(ge=1, le=10_240)] = 1024
+    # Ingest items at once on AWS (Lambda invocations of the ingest Map).
+    ingest_concurrency: Annotated[int, Field(ge=1, le=1000)] = 100
 
     @field_validator("id_field")
     @classmethod

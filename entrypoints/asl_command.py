@@ -33,7 +33,7 @@ def cmd_asl(args: argparse.Namespace, console: Any = None) -> int:
 def add_asl_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register `asl` on the CLI's sub-parsers; `func` follows the CLI's (args, console) convention."""
     asl = subparsers.add_parser("asl", help="compile a spec's stage graph into the Step Functions definition")
-    asl.add_argument("spec", type=Path)
+    asl.add_argument("spec", type=Path, help="the pipeline's spec file")
     asl.add_argument("--out", type=Path, help="write the definition here instead of printing it")
     asl.add_argument(
         "--inline-map-threshold",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import secrets
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from domain.context import Ports
 from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
 from domain.faults import FaultPlan
 from domain.identifiers import check_run_id
@@ -22,13 +24,15 @@ from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.lake import add_lake_arguments, open_lake
 from entrypoints.plan_command import add_plan_command
 from entrypoints.query_command import add_query_command
+from entrypoints.report_command import add_report_command, write_run_report
 from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 from entrypoints.summary import print_summary
-from entrypoints.validate_command import add_validate_command, check_model_params
+from entrypoints.validate_command import add_validate_command, check_model_params, check_sql_parses
 
 
 def new_run_id() -> str:
@@ -56,7 +60,16 @@ def run_pipeline(
         raise RunInterrupted(
             f"run {run_id} stopped; the published results are unchanged. Resume it: {resume_command}"
         ) from None
-    print_summary(console, state, root=spec.output.root, table=spec.output.table, resume_command=resume_command)
+    report = write_run_report(ctx.ports, spec, state, console)  # with the run's own events log
+    print_summary(
+        console,
+        state,
+        root=spec.output.root,
+        table=spec.output.table,
+        resume_command=resume_command,
+        spec_file=str(spec_file),
+        report=report,
+    )
     return state
 
 
@@ -66,6 +79,7 @@ def run_pipeline_on_aws(
     from entrypoints.aws_launch import run_on_aws  # boto3 and the AWS adapters: only for AWS runs
 
     check_model_params(spec_file, spec)
+    check_sql_parses(spec)
     from entrypoints.cost_plan import check_aws_limits
 
     check_aws_limits(spec, settings)  # before anything is uploaded or started
@@ -81,8 +95,14 @@ def run_pipeline_on_aws(
         table=spec.output.table,
         resume_command=resume_command,
         query_from=f"--spec {spec_file}",
+        spec_file=str(spec_file),
+        report=write_run_report(lake_ports(spec, settings, spec_file, run_id), spec, state, console),
     )
     return state
+
+
+def lake_ports(spec: PipelineSpec, settings: Settings, spec_file: Path, run_id: str) -> Ports:
+    return containers.run_context(containers.build_container(spec, settings, spec_file), spec, run_id).ports
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -92,6 +112,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         except ValueError as exc:
             raise SpecError(f"--resume: {exc}") from None
     spec = load_spec(args.spec)
+    # A typo in the SQL is found now, with its line, not after staging has read the whole source.
+    check_sql_parses(spec)
     settings = Settings.from_environment(backend=args.backend, task_runner=args.task_runner)
     state = run_pipeline(args.spec, spec, settings, console, resume=args.resume)
     return 0 if state.status == "SUCCEEDED" else 1
@@ -116,45 +138,68 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, console: Console) -> int:
-    spec = load_spec(args.spec)
-    container = containers.build_container(spec, Settings.from_environment(), args.spec)
-    ctx = containers.run_context(container, spec, "rollback")
-    report = rollback(ctx, args.to)
-    console.print(f"table {report['table']} now shows run {report['run_id']} ({report['location']})")
+    lake = open_lake(args, "rollback")
+    if lake.table is None:
+        raise SpecError(f"--root {lake.root}: no published table there to roll back")
+    report = rollback(lake.ports, lake.table, args.to)
+    console.print(f"table {report['table']} now shows run {report['run_id']} ({report['location']})", soft_wrap=True)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="batchml", description="Batch ML over a data lake, locally or on AWS.")
+    top.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = top.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the age example's data and run its pipeline")
     # Checked here, so a bad number is a usage error naming its flag, not a traceback.
-    demo.add_argument("--rows", type=at_least(1), default=1_000_000)
-    demo.add_argument("--dir", type=Path, default=Path(DEFAULT_DEMO_DIR))
-    demo.add_argument("--seed", type=at_least(0), default=42)
-    demo.add_argument("--malformed-fraction", type=fraction, default=0.001)
+    demo.add_argument("--rows", type=at_least(1), default=1_000_000, help="records to generate (default 1,000,000)")
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(DEFAULT_DEMO_DIR),
+        help=f"folder for the data, the spec and the lake (default {DEFAULT_DEMO_DIR})",
+    )
+    demo.add_argument("--seed", type=at_least(0), default=42, help="random seed of the generated data (default 42)")
+    demo.add_argument(
+        "--malformed-fraction",
+        type=fraction,
+        default=0.001,
+        help="share of lines deliberately broken, to exercise the rejects (default 0.001)",
+    )
     demo.add_argument("--rows-per-batch", type=at_least(1), help="override the example spec's [batches] rows_per_batch")
     demo.add_argument(
         "--max-concurrency", type=at_least(1), help="override the example spec's [batches] max_concurrency"
     )
-    demo.add_argument("--task-runner", choices=containers.TASK_RUNNERS)
+    demo.add_argument("--task-runner", choices=containers.TASK_RUNNERS, help="how local tasks run (default forkserver)")
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the pipeline a spec describes")
-    run.add_argument("spec", type=Path)
-    run.add_argument("--backend", choices=containers.BACKENDS)
+    run.add_argument("spec", type=Path, help="the pipeline's spec file (spec.toml)")
+    run.add_argument(
+        "--backend", choices=containers.BACKENDS, help="where to run, overriding the spec's [pipeline] backend"
+    )
     run.add_argument("--task-runner", choices=containers.TASK_RUNNERS, help="how local tasks run (default forkserver)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run where it stopped")
     run.set_defaults(func=cmd_run)
     add_query_command(sub)
     add_runs_command(sub)
     back = sub.add_parser("rollback", help="point the results table back at an earlier published run")
-    back.add_argument("spec", type=Path)
-    back.add_argument("--to", metavar="RUN_ID", help="the run to restore (default: the previous one)")
+    add_lake_arguments(back)
+    back.add_argument(
+        "--to", metavar="RUN_ID", help="the run to restore (default: the one published before the shown one)"
+    )
     back.set_defaults(func=cmd_rollback)
+    add_report_command(sub)
     add_asl_command(sub)
     add_validate_command(sub)
     add_plan_command(sub)
     return top
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("batchml")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

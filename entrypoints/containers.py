@@ -6,6 +6,7 @@ backend it is on.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import sys
@@ -18,8 +19,8 @@ from dependency_injector import containers, providers
 from rich.console import Console
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.duckdb_catalog import DuckDBCatalog
-from adapters.local.duckdb_engine import DuckDBSqlEngine, SourceFile, local_sources
+from adapters.local.duckdb_catalog import CATALOG_FILE, DuckDBCatalog
+from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
@@ -29,6 +30,7 @@ from adapters.local.source_sample import SourceMeasure, measure_lines, write_sam
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
+from adapters.shared.source_files import SourceFile, local_sources
 from domain.context import Ports, RunContext
 from domain.errors import DataQualityError, SpecError
 from domain.faults import FaultPlan
@@ -250,6 +252,33 @@ def build_container(
     return container
 
 
+def lake_container(root: Path, settings: Settings) -> Container:
+    """The local adapters over an existing lake folder, without a spec: what `runs`, `rollback`
+    and `report` need when given `--root` (no task runner, no source)."""
+    container = Container()
+    container.config.from_dict(
+        {
+            "backend": "local",
+            "task_runner": settings.task_runner,
+            "output_root": str(root),
+            "duckdb_threads": settings.duckdb_threads,
+            "duckdb_memory_limit": settings.duckdb_memory_limit,
+        }
+    )
+    return container
+
+
+def lake_ports(container: Container, run_id: str) -> Ports:
+    """The ports a command over a lake acts through (events to the run's own log)."""
+    return Ports(
+        engine=container.sql_engine(),
+        store=container.object_store(),
+        catalog=container.catalog(),
+        run_store=container.run_store(),
+        events=container.event_log(run_id=run_id),
+    )
+
+
 def host_folders(spec: PipelineSpec, spec_file: Path) -> list[str]:
     """What a task container must see, mounted at the same paths as on the host: the spec's
     folder, its SQL files' folders, the source and the output root."""
@@ -333,15 +362,9 @@ def batch_items_location(container: Container, ctx: RunContext) -> tuple[str, st
 
 
 def run_context(container: Container, spec: PipelineSpec, run_id: str, *displays: EventLog) -> RunContext:
-    file_log = container.event_log(run_id=run_id)
-    events: EventLog = FanOutEventLog(file_log, *displays) if displays else file_log
-    ports = Ports(
-        engine=container.sql_engine(),
-        store=container.object_store(),
-        catalog=container.catalog(),
-        run_store=container.run_store(),
-        events=events,
-    )
+    ports = lake_ports(container, run_id)
+    if displays:
+        ports = dataclasses.replace(ports, events=FanOutEventLog(ports.events, *displays))
     return RunContext(spec=spec, run_id=run_id, ports=ports)
 
 
@@ -400,6 +423,11 @@ def workgroup_scan_cutoff(aws: AwsSettings) -> int | None:
     return int(group["WorkGroup"].get("Configuration", {}).get("BytesScannedCutoffPerQuery", 0))
 
 
+def local_catalog_file(root: Path) -> Path:
+    """Where a local lake keeps its catalog."""
+    return root / CATALOG_FILE
+
+
 def query_catalog(root: Path, sql: str, run_id: str | None = None) -> pa.Table:
     """Run a user's SQL (DuckDB dialect) over the local catalog's tables (and a run's own)."""
     return DuckDBCatalog(root).query(sql, run_id)
@@ -410,6 +438,11 @@ def query_athena(spec: PipelineSpec, sql: str) -> pa.Table:
     the published table is registered; the results come back through GetQueryResults."""
     engine: SqlEngine = _aws_container(spec, "", AwsSettings.from_environment()).sql_engine()
     return engine.query(sql, {}, sql_name="query")
+
+
+def chart_renderer() -> Any:
+    """Vega-Lite to SVG for the run report (vl-convert, imported when a report is drawn)."""
+    return deferred("adapters.report.vega_svg:VegaLiteSvgRenderer")()
 
 
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:

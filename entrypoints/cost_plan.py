@@ -62,12 +62,12 @@ def plan_source(spec: PipelineSpec, rows: int | None, source_bytes: int | None, 
     if not measured.sampled_lines:
         raise SpecError(f"[source] path: {spec.source.path} holds no lines to plan for")
     per_line = measured.sampled_bytes / measured.sampled_lines
-    stored = " stored (gzip)" if measured.gzip else ""
+    stored = " stored (compressed)" if measured.compressed else ""
     how = (
         f"measured: {len(measured.object_bytes):,} files, {per_line:,.0f} bytes{stored} per line "
         f"over the first {measured.sampled_lines:,} lines"
     )
-    return SourceSize(object_bytes=measured.object_bytes, lines=measured.lines, how=how, gzip=measured.gzip)
+    return SourceSize(object_bytes=measured.object_bytes, lines=measured.lines, how=how, compressed=measured.compressed)
 
 
 def make_plan(

@@ -24,7 +24,7 @@ def print_cost(console: Console, state: RunState) -> None:
         head = f"{about(cost.total)} on AWS ({services}), from what the run recorded"
     else:
         head = f"on AWS this run would cost {about(cost.total)} ({services})"
-    console.print(f"Cost:    {head}; {cost.prices}", highlight=False)
+    console.print(f"Cost:    {head}; {cost.prices}", highlight=False, soft_wrap=True)
     plan = ledger.plan
     if plan:
         measured = stage_seconds(state)
@@ -34,6 +34,7 @@ def print_cost(console: Console, state: RunState) -> None:
             f"Plan:    {duration(plan['wall_seconds'])} {where} and {about(plan['aws_cost_usd'])} on AWS for "
             f"this source; the stages took {duration(measured)} ({error:+.0%} off)",
             highlight=False,
+            soft_wrap=True,
         )
 
 

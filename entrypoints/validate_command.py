@@ -11,6 +11,7 @@ scanned it).
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from entrypoints.spec_loader import load_spec
 
 DEFAULT_SAMPLE_LINES = 1000
 SHOWN_COLUMNS = 25
+# A sample mostly rejected means a wrong id_field or path, not dirty data: the run would fail.
+MOST_REJECTED = 0.5
 
 
 def check_model_params(spec_file: Path, spec: PipelineSpec) -> None:
@@ -77,7 +80,47 @@ def dry_run(spec_file: Path, spec: PipelineSpec, lines: int) -> dict[str, dict[s
         schema = ctx.ports.engine.query("SELECT * FROM {{ features }} LIMIT 0", inputs, sql_name="dry run").schema
         features = training_schema(schema, ctx.id_column, ctx.label)  # what training would refuse
         report["features"]["categorical"] = features.categorical
+        report["staging"]["first_keys"] = _first_keys(sample)
         return report
+
+
+def _first_keys(sample: Path) -> list[str]:
+    """The top-level keys of the sample's first JSON object: what id_field could have been."""
+    with sample.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                return list(record)
+    return []
+
+
+def judge_sample(spec: PipelineSpec, report: dict[str, dict[str, Any]], lines: int) -> None:
+    """SpecError when the dry run shows the run would fail: most of the sample rejected (and
+    the likely cause), or no labelled row to train on."""
+    staged, features = report["staging"], report["features"]
+    reasons: dict[str, int] = staged.get("reject_reasons") or {}
+    total = staged["source_lines"]
+    if total and staged["rejected_rows"] / total > MOST_REJECTED:
+        cause = max(reasons, key=lambda r: reasons[r])
+        keys = staged.get("first_keys") or []
+        likely = {
+            "missing_id": f"[source] id_field = {spec.source.id_field!r} is not a key of the records"
+            + (f" (the first record's keys: {', '.join(keys[:12])})" if keys else ""),
+            "invalid_json": f"the lines are not JSON: is [source] path = {spec.source.path!r} the right files?",
+            "duplicate_id": f"[source] id_field = {spec.source.id_field!r} repeats: it does not identify a record",
+        }.get(cause, f"[source] path = {spec.source.path!r}")
+        raise SpecError(
+            f"the dry run rejected {staged['rejected_rows']:,} of {total:,} sample lines{_reasons(staged)}: "
+            f"likely cause: {likely}"
+        )
+    if features["labelled_rows"] == 0:
+        raise SpecError(
+            f"no row of the {lines:,}-line sample has a value for the label {spec.model.label!r}: check [model] "
+            "label and the features SQL's label column (or --sample more lines, if labels are rare)"
+        )
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -92,6 +135,11 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
             raise SpecError(
                 f"{args.spec}: dry run on the first {args.sample:,} source lines: {exc} (--sample 0 skips the dry run)"
             ) from None
+    if report is not None:
+        try:
+            judge_sample(spec, report, args.sample)
+        except SpecError as exc:
+            raise SpecError(f"{args.spec}: {exc}") from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
     if report is None:
         return 0
@@ -112,10 +160,6 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         f"({len(features['categorical'])} categorical): {escape(columns)}",
         highlight=False,
     )
-    if features["labelled_rows"] == 0:
-        console.print(
-            f"  [yellow]note:[/] no row of the sample has a value for {escape(spec.model.label)}", highlight=False
-        )
     return 0
 
 
@@ -128,7 +172,7 @@ def add_validate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     validate = sub.add_parser(
         "validate", help="check a spec, its SQL and model parameters, and dry-run the SQL on a sample"
     )
-    validate.add_argument("spec", type=Path)
+    validate.add_argument("spec", type=Path, help="the pipeline's spec file")
     validate.add_argument(
         "--sample",
         type=at_least(0),

@@ -21,10 +21,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.batchml-installed
 extras=${BATCHML_EXTRAS:-dev}
-want="$(sha256sum pyproject.toml | cut -c1-16) $extras"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing batchml[$extras] into .venv (first time: a few minutes)"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[$extras]"
-  echo "$want" > "$stamp"
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+have=$(cat "$stamp" 2>/dev/null || true)
+# The dev extra holds everything core does: `make demo` after `make test` installs nothing.
+if [ "$have" = "$hash $extras" ] || { [ "$extras" = core ] && [ "$have" = "$hash dev" ]; }; then
+  exit 0
 fi
+if [ -z "$have" ]; then
+  echo "setup: installing batchml[$extras] into .venv (first time: a few minutes)"
+else
+  echo "setup: updating .venv for batchml[$extras] (pyproject.toml or the extras changed)"
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[$extras]"
+echo "$hash $extras" > "$stamp"

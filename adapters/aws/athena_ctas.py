@@ -6,8 +6,6 @@ a CTAS or INSERT INTO writes at most 100 partitions, and a CTAS needs an empty l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from domain.sql import string_literal
 
 MAX_PARTITIONS_PER_STATEMENT = 100
@@ -32,25 +30,3 @@ def ctas(table: str, location_uri: str, select: str, partitioned_by: str | None 
 
 def insert(table: str, select: str) -> str:
     return f"INSERT INTO {table}\n{select}"
-
-
-def partition_chunks(values: Sequence[str | None]) -> list[list[str | None]]:
-    """Partition values in groups one statement may write; at least one (maybe empty) group,
-    so an empty result still gets its (empty) table."""
-    ordered = sorted(values, key=lambda v: (v is None, v or ""))
-    size = MAX_PARTITIONS_PER_STATEMENT
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)] or [[]]
-
-
-def chunk_filter(column: str, chunk: Sequence[str | None]) -> str:
-    """A WHERE condition selecting exactly the rows of the chunk's partitions (NULL included:
-    Hive files those under __HIVE_DEFAULT_PARTITION__)."""
-    if not chunk:
-        return "TRUE"
-    known = [v for v in chunk if v is not None]
-    parts = []
-    if known:
-        parts.append(f"CAST({quoted(column)} AS varchar) IN ({', '.join(string_literal(v) for v in known)})")
-    if len(known) < len(chunk):
-        parts.append(f"{quoted(column)} IS NULL")
-    return " OR ".join(parts)

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from adapters.aws.athena_ctas import chunk_filter, ctas, insert, partition_chunks, quoted
+from adapters.aws.athena_ctas import MAX_PARTITIONS_PER_STATEMENT, ctas, insert, quoted
 from adapters.aws.athena_queries import AthenaQueries, Finished
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.glue_types import hive_columns
 from adapters.aws.parquet_footer import parquet_schema
 from adapters.aws.s3_lines_ingest import S3LinesIngest
 from adapters.aws.s3_store import S3ObjectStore
+from adapters.aws.statement_journal import StatementJournal
 from adapters.shared.lines import RAW_SCHEMA
 from domain.errors import QueryError
 from domain.identifiers import check_identifier
-from domain.ports.sql_engine import IngestStats, QueryStats, SqlEngine, TableRef
+from domain.ports.sql_engine import IngestItem, QueryStats, SqlEngine, TableRef
 from domain.spec import PLACEHOLDER
 from domain.sql import string_literal, strip_statement
 
@@ -36,17 +37,45 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+CHUNK = "batchml_chunk"  # the staging table's partition column: never a column of the pipeline's own
+
+
 def working_table(ref: TableRef) -> str:
     digest = hashlib.sha256(ref.location.encode()).hexdigest()[:8]
     return f"{ref.name}__{digest}"
 
 
+def parts_table(ref: TableRef) -> str:
+    """The Glue table over a raw table's parts when the raw table itself is a view."""
+    return working_table(ref).replace("__", "_parts__", 1)
+
+
+def raw_offsets(items: Sequence[IngestItem], lines: Sequence[int]) -> dict[int, int]:
+    """Item -> lines of its file's earlier ranges, for the ranges that do not start a file."""
+    offsets: dict[int, int] = {}
+    seen: dict[str, int] = {}
+    for item, count in sorted(zip(items, lines, strict=True), key=lambda pair: (pair[0].source_file, pair[0].start)):
+        before = seen.get(item.source_file, 0)
+        if item.start > 0 and before:
+            offsets[item.index] = before
+        seen[item.source_file] = before + count
+    return offsets
+
+
+def raw_view_sql(view: str, parts: str, offsets: dict[int, int]) -> str:
+    cases = " ".join(f"WHEN {item} THEN {offset}" for item, offset in sorted(offsets.items()))
+    item = "CAST(regexp_extract(\"$path\", 'part-([0-9]+)-[0-9]+\\.parquet$', 1) AS integer)"
+    return (
+        f"CREATE OR REPLACE VIEW {view} AS SELECT source_file, line_number + CASE {item} {cases} ELSE 0 END "
+        f"AS line_number, line, problem FROM {parts}"
+    )
+
+
 def staging_ref(target: TableRef) -> TableRef:
-    """Where a partitioned target's rows wait before they are written 100 partitions at a time:
-    beside the target's folder, never inside it (a reader of the target must not see them)."""
-    parent, _, leaf = target.location.rstrip("/").rpartition("/")
-    location = f"{parent}/_ctas_{leaf}/" if parent else f"_ctas_{leaf}/"
-    return TableRef(name=f"{target.name}_ctas", location=location)
+    """Where a partitioned target's rows wait, in chunks, before they are copied 100 partitions
+    at a time: inside the target's folder, so that removing the target removes them too, under a
+    name no reader of the target sees (its readers read its partition folders only)."""
+    return TableRef(name=f"{target.name}_ctas", location=f"{target.location}_ctas/")
 
 
 class AthenaSqlEngine(SqlEngine):
@@ -62,10 +91,23 @@ class AthenaSqlEngine(SqlEngine):
         sleep: Callable[[float], None] = time.sleep,
         parallel_inserts: int = 4,
         ingest_part_bytes: int | None = None,
+        encryption: Mapping[str, str] | None = None,
+        journal_prefix: str | None = None,
+        wait_seconds: float | None = None,
     ) -> None:
         self.glue, self.s3, self.store = glue, s3, store
+        # A Lambda stage waits `wait_seconds` at most and journals its statements to find them
+        # again when invoked anew (statement_journal.py); the CLI waits for its queries to end.
+        journal = StatementJournal(store, journal_prefix) if journal_prefix else None
         self.queries = AthenaQueries(
-            athena, workgroup=workgroup, database=glue.database, output_location=output_location, sleep=sleep
+            athena,
+            workgroup=workgroup,
+            database=glue.database,
+            output_location=output_location,
+            sleep=sleep,
+            encryption=encryption,
+            journal=journal,
+            wait_seconds=wait_seconds,
         )
         self.parallel_inserts = parallel_inserts
         self.ingest = S3LinesIngest(s3, store, ingest_part_bytes) if ingest_part_bytes else S3LinesIngest(s3, store)
@@ -118,10 +160,29 @@ class AthenaSqlEngine(SqlEngine):
         return PLACEHOLDER.sub(lambda m: self.table_sql(inputs[m.group(1)]), strip_statement(sql))
 
     # -- SqlEngine -----------------------------------------------------------------------------
-    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
-        stats = self.ingest.ingest(source, target.location)
-        self.glue.replace(self.glue.table_input(working_table(target), hive_columns(RAW_SCHEMA), target.location))
-        return stats
+    def plan_ingest(self, source: str, max_item_bytes: int) -> list[IngestItem]:
+        return self.ingest.plan(source, max_item_bytes)
+
+    def ingest_items(self, items: Sequence[IngestItem], target: TableRef) -> list[int]:
+        return [self.ingest.ingest(item, target.location) for item in items]
+
+    def finish_ingest(self, items: Sequence[IngestItem], lines: Sequence[int], target: TableRef) -> None:
+        """Register the raw table. Items of a file cut into ranges numbered their lines from 1:
+        then the table is a view over the parts that adds each range's offset (the lines of the
+        file's earlier ranges), found from the part's item number in its name."""
+        columns = hive_columns(RAW_SCHEMA)
+        offsets = raw_offsets(items, lines)
+        name = working_table(target)
+        if not offsets:
+            self.glue.replace(self.glue.table_input(name, columns, target.location))
+            return
+        parts = parts_table(target)
+        self.glue.replace(self.glue.table_input(parts, columns, target.location))
+        self.glue.delete(name)
+        self.queries.run(
+            raw_view_sql(quoted(self.glue.database, name), quoted(self.glue.database, parts), offsets),
+            sql_name="staging ingest",
+        )
 
     def source_fingerprint(self, source: str) -> str:
         return self.ingest.fingerprint(source)
@@ -139,58 +200,83 @@ class AthenaSqlEngine(SqlEngine):
         # JSON, there is no separate check to skip.
         started = time.perf_counter()
         select = self._bind(sql, inputs, sql_name)
-        self._clear(target)
         if target.partitioned_by:
             rows, scanned = self._partitioned(target, select, sql_name)
         else:
-            finished = self._ctas(target, select, None, sql_name)
+            finished = self._ctas(target, select, None, sql_name, clear=(target,))
             rows, scanned = self.queries.update_count(finished.execution_id, sql_name=sql_name), finished.bytes_scanned
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
 
     def _partitioned(self, target: TableRef, select: str, sql_name: str) -> tuple[int | None, int]:
-        """Athena writes at most 100 partitions per statement. The SELECT runs ONCE, into an
-        unpartitioned staging table (so window functions such as the batch numbering are
-        computed once, not once per chunk); then a CTAS takes the first 100 partition values
-        from it and INSERT INTOs add the rest, 100 values each, a few at a time."""
+        """Athena writes at most 100 partitions per statement
+        (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html). The SELECT runs
+        ONCE, into a staging table partitioned by chunk (a chunk: 100 consecutive partition
+        values, which are whole numbers: the batches); then one INSERT INTO per chunk copies it
+        into the target, reading only its own chunk's partition. So the input is read once and
+        the staged rows once in all, however many partitions there are (an INSERT per 100
+        partitions over an unpartitioned staging table read all of it each time)."""
         column = check_identifier(target.partitioned_by or "", "partition column")
         stage = staging_ref(target)
-        self._clear(stage)
-        try:
-            staged = self._ctas(stage, select, None, sql_name)
-            rows = self.queries.update_count(staged.execution_id, sql_name=sql_name)
-            values = self._select(
-                f"SELECT DISTINCT CAST({quoted(column)} AS varchar) AS v FROM {self.table_sql(stage)}", sql_name
+        chunk = f"CAST(floor(CAST({quoted(column)} AS double) / {MAX_PARTITIONS_PER_STATEMENT}) AS bigint)"
+        chunked = f"SELECT *, {chunk} AS {CHUNK} FROM ({select}) AS rows"
+        # Clearing the target clears the staging folder inside it; the stage's table goes too.
+        staged = self._ctas(stage, chunked, CHUNK, sql_name, clear=(target, stage))
+        chunks = sorted(self.glue.partition_values(working_table(stage)), key=int)
+        if len(chunks) > MAX_PARTITIONS_PER_STATEMENT:
+            raise QueryError(
+                f"{len(chunks) * MAX_PARTITIONS_PER_STATEMENT} partitions or more: at most "
+                f"{MAX_PARTITIONS_PER_STATEMENT**2} can be written in chunks of {MAX_PARTITIONS_PER_STATEMENT}",
+                sql_name=sql_name,
             )
-            chunks = partition_chunks(values.column(0).to_pylist() if values.num_columns else [])
-            source = f"SELECT {self._partition_last(stage, column)} FROM {self.table_sql(stage)} WHERE "
-            first = self._ctas(target, source + chunk_filter(column, chunks[0]), column, sql_name)
-            scanned = staged.bytes_scanned + first.bytes_scanned
-            statements = [insert(self.table_sql(target), source + chunk_filter(column, c)) for c in chunks[1:]]
-            with ThreadPoolExecutor(max_workers=self.parallel_inserts, thread_name_prefix="athena-insert") as pool:
-                finished = list(pool.map(lambda s: self.queries.run(s, sql_name=sql_name), statements))
-            scanned += sum(f.bytes_scanned for f in finished)
-        finally:
-            self._clear(stage)
-        return rows, scanned
+        names = [name for name, _ in self.glue.columns(working_table(stage)) if name != column]
+        columns = [(n, t) for n, t in self.glue.columns(working_table(stage)) if n != column]
+        self.glue.replace(self.glue.table_input(working_table(target), columns, target.location, [(column, "string")]))
+        source = f"SELECT {', '.join(quoted(n) for n in [*names, column])} FROM {self.table_sql(stage)}"
 
-    def _partition_last(self, stage: TableRef, column: str) -> str:
-        """The staged columns with the partition column last, as Athena's CTAS requires."""
-        names = [name for name, _ in self.glue.columns(working_table(stage))]
-        if column not in names:
-            return "*"  # no column list to go by: the SELECT put it last itself, or Athena says so
-        return ", ".join(quoted(n) for n in [*(n for n in names if n != column), column])
+        def copy(chunk: str) -> Finished:
+            def clear_chunk() -> None:  # a failed INSERT may have written part of its partitions
+                self._delete_partitions(target, column, int(chunk))
 
-    def _ctas(self, target: TableRef, select: str, partitioned_by: str | None, sql_name: str) -> Finished:
+            statement = insert(self.table_sql(target), f"{source} WHERE {CHUNK} = {int(chunk)}")
+            return self.queries.run(statement, sql_name=sql_name, before_retry=clear_chunk)
+
+        with ThreadPoolExecutor(max_workers=self.parallel_inserts, thread_name_prefix="athena-insert") as pool:
+            finished = list(pool.map(copy, chunks))
+        counts = [self.queries.update_count(f.execution_id, sql_name=sql_name) for f in finished]
+        self._clear(stage)  # only once every chunk is in: a retried stage still finds it
+        rows = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        return rows, staged.bytes_scanned + sum(f.bytes_scanned for f in finished)
+
+    def _delete_partitions(self, target: TableRef, column: str, chunk: int) -> None:
+        mark = f"{column}="
+        for obj in self.store.list(target.location):
+            for part in obj.key.split("/"):
+                value = part[len(mark) :] if part.startswith(mark) else ""
+                if value.isdigit() and int(value) // MAX_PARTITIONS_PER_STATEMENT == chunk:
+                    self.store.delete(obj.key)
+
+    def _ctas(
+        self, target: TableRef, select: str, partitioned_by: str | None, sql_name: str, *, clear: Sequence[TableRef]
+    ) -> Finished:
         statement = ctas(self.table_sql(target), self.glue.uri(target.location), select, partitioned_by)
-        return self.queries.run(statement, sql_name=sql_name)
+
+        def clear_all() -> None:
+            for ref in clear:
+                self._clear(ref)
+
+        return self.queries.run(statement, sql_name=sql_name, before_start=clear_all)
 
     def _select(self, sql: str, sql_name: str) -> pa.Table:
         finished = self.queries.run(sql, sql_name=sql_name)
         return self.queries.results(finished.execution_id, sql_name=sql_name)
 
+    def cancel_running(self) -> int:
+        return self.queries.stop_unfinished()
+
     def forget(self, table: TableRef) -> bool:
-        # Glue deletes a table's partitions with it.
-        return self.glue.delete(working_table(table))
+        # Glue deletes a table's partitions with it; a raw view's parts table goes with the view.
+        parts = self.glue.delete(parts_table(table))
+        return self.glue.delete(working_table(table)) or parts
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         return self._select(self._bind(sql, inputs, sql_name), sql_name)

@@ -8,7 +8,7 @@ retry policy, not this module, decides what happens next.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,8 @@ import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.athena_results import is_header, rows_text, to_table
-from domain.errors import QueryError
+from adapters.aws.statement_journal import Entry, StatementJournal, token
+from domain.errors import QueryError, StillRunning
 
 if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
@@ -68,8 +69,16 @@ class AthenaQueries:
         first_poll_seconds: float = 0.2,
         max_poll_seconds: float = 5.0,
         timeout_seconds: float = 3600.0,
+        encryption: Mapping[str, str] | None = None,
+        journal: StatementJournal | None = None,
+        wait_seconds: float | None = None,
     ) -> None:
         self.client = client
+        self.encryption = encryption
+        self.journal = journal
+        # How long this process may wait for statements in all: a Lambda stage returns when it
+        # has waited this long and is invoked again (None: wait to the end, as the CLI does).
+        self.deadline = None if wait_seconds is None else clock() + wait_seconds
         self.workgroup, self.database, self.output_location = workgroup, database, output_location
         self.sleep, self.clock = sleep, clock
         self.first_poll_seconds, self.max_poll_seconds = first_poll_seconds, max_poll_seconds
@@ -84,14 +93,21 @@ class AthenaQueries:
         except BotoCoreError as exc:  # connection trouble: the next attempt may well get through
             raise QueryError(f"Athena unreachable: {exc}", sql_name=sql_name, transient=True) from exc
 
-    def start(self, sql: str, *, sql_name: str) -> str:
+    def start(self, sql: str, *, sql_name: str, token: str | None = None) -> str:
         request: StartQueryExecutionInputTypeDef = {
             "QueryString": sql,
             "WorkGroup": self.workgroup,
             "QueryExecutionContext": {"Database": self.database},
         }
         if self.output_location:
-            request["ResultConfiguration"] = {"OutputLocation": self.output_location}
+            # The workgroup does not enforce its settings (a CTAS naming its own location would
+            # fail in one that does), so where results go and how they are encrypted is said here.
+            result: dict[str, Any] = {"OutputLocation": self.output_location}
+            if self.encryption:
+                result["EncryptionConfiguration"] = dict(self.encryption)
+            request["ResultConfiguration"] = result  # type: ignore[typeddict-item]
+        if token:
+            request["ClientRequestToken"] = token
         return self._call(sql_name, lambda: self.client.start_query_execution(**request))["QueryExecutionId"]
 
     def _status(self, execution_id: str, sql_name: str) -> QueryExecutionTypeDef | None:
@@ -103,27 +119,87 @@ class AthenaQueries:
                 return None
             raise QueryError(f"Athena: {exc}", sql_name=sql_name) from exc
 
-    def run(self, sql: str, *, sql_name: str) -> Finished:
-        """Start `sql` and wait for it to end; QueryError unless it SUCCEEDED."""
-        started = self.clock()
-        execution_id = self.start(sql, sql_name=sql_name)
+    def run(
+        self,
+        sql: str,
+        *,
+        sql_name: str,
+        before_start: Callable[[], None] | None = None,
+        before_retry: Callable[[], None] | None = None,
+    ) -> Finished:
+        """Run `sql` to its end; QueryError unless it SUCCEEDED. `before_start` (clearing a CTAS's
+        location) runs only when the statement is really started, never while an earlier start
+        of it is still running or after it succeeded (see statement_journal.py); `before_retry`
+        only when it is started again after an earlier start failed (removing what a failed
+        INSERT left). With a wait budget, StillRunning when the budget ends first: the caller
+        is invoked again later."""
+        if self.journal is None:
+            if before_start:
+                before_start()
+            return self._wait(self.start(sql, sql_name=sql_name), sql_name, self.clock())
+        key = self.journal.key(sql)
+        entry = self.journal.get(key)
+        if entry is not None:
+            execution_id = entry.execution_id or self.start(sql, sql_name=sql_name, token=entry.token)
+            execution = self._status(execution_id, sql_name)
+            state = execution["Status"]["State"] if execution else "UNKNOWN"
+            if state not in ("FAILED", "CANCELLED"):  # succeeded, or still on its way: follow it
+                if entry.execution_id is None:
+                    self.journal.put(key, Entry(entry.token, entry.generation, execution_id))
+                return self._wait(execution_id, sql_name, self.clock())
+            entry = Entry(token(key, entry.generation + 1), entry.generation + 1)
+            if before_retry:
+                before_retry()
+        else:
+            entry = Entry(token(key, 0))
+        if before_start:
+            before_start()
+        self.journal.put(key, entry)
+        execution_id = self.start(sql, sql_name=sql_name, token=entry.token)
+        self.journal.put(key, Entry(entry.token, entry.generation, execution_id))
+        return self._wait(execution_id, sql_name, self.clock())
+
+    def _wait(self, execution_id: str, sql_name: str, started: float) -> Finished:
         delay = self.first_poll_seconds
         while True:
             execution = self._status(execution_id, sql_name)
             state = execution["Status"]["State"] if execution else "UNKNOWN"
             if execution is not None and state == "SUCCEEDED":
-                scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
-                return Finished(execution_id, scanned, self.clock() - started)
+                statistics = execution.get("Statistics", {})
+                scanned = int(statistics.get("DataScannedInBytes", 0))
+                # Athena's own time for the statement, also when an earlier invocation started it.
+                millis = statistics.get("TotalExecutionTimeInMillis")
+                seconds = millis / 1000 if millis is not None else self.clock() - started
+                return Finished(execution_id, scanned, seconds)
             if execution is not None and state in ("FAILED", "CANCELLED"):
                 raise _failure(execution, sql_name)
+            if self.deadline is not None and self.clock() >= self.deadline:
+                raise StillRunning(f"{sql_name}: Athena query {execution_id} is still {state.lower()}")
             if self.clock() - started > self.timeout_seconds:
                 self._call(sql_name, lambda: self.client.stop_query_execution(QueryExecutionId=execution_id))
                 raise QueryError(
                     f"Athena query {execution_id} did not finish within {self.timeout_seconds:g}s; stopped it",
                     sql_name=sql_name,
                 )
-            self.sleep(delay)
+            pause = delay if self.deadline is None else min(delay, max(self.deadline - self.clock(), 0.0))
+            self.sleep(pause)
             delay = min(delay * 1.6, self.max_poll_seconds)
+
+    def _stop(self, execution_id: str) -> None:
+        self._call("stop", lambda: self.client.stop_query_execution(QueryExecutionId=execution_id))
+
+    def stop_unfinished(self) -> int:
+        """Stop every journalled statement still queued or running (its stage timed out):
+        none may go on writing where a retry or a resume will write. Returns how many."""
+        if self.journal is None:
+            return 0
+        stopped = 0
+        for entry in self.journal.entries():
+            execution = self._status(entry.execution_id, "stop") if entry.execution_id else None
+            if execution is not None and execution["Status"]["State"] in ("QUEUED", "RUNNING"):
+                self._stop(entry.execution_id or "")
+                stopped += 1
+        return stopped
 
     def _page(self, execution_id: str, token: str | None, sql_name: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": PAGE_ROWS}

@@ -1,7 +1,8 @@
 """What a run of a given size uses on AWS, stage by stage, in the execution shape the state
 machine runs (the design in adapters/aws/state_machine.py):
 
-- staging: a "plan" Lambda cuts the source into ingest items; a fan-out of one Lambda per item
+- staging: a "plan" Lambda cuts the source into ingest items (a compressed file, or a plain
+  file's byte ranges of at most [source] ingest_item_mb); a fan-out of one Lambda per item
   (inline Map up to 40 items, a Distributed Map above) streams each into raw Parquet; a "sql"
   Lambda then runs the staging queries in Athena, waiting at most `sql_wait_seconds` per
   invocation in a continuation loop (Task, Choice, Wait) until they are done;
@@ -51,7 +52,8 @@ ASSUMPTIONS = (
     CHILD_TRANSITIONS,
     ID_BYTES,
 )
-RAW_PART_BYTES = 256 * 1024 * 1024  # an ingest item uploads a raw part whenever it reaches this
+MB = 1 << 20
+RAW_PART_BYTES = 256 * MB  # an ingest item uploads a raw part whenever it reaches this
 LOOP_TRANSITIONS = 3  # Task, Choice, Wait: one round of a SQL stage's continuation loop
 MAX_INSERT_PARTITIONS = 100  # Athena: partitions one CTAS or INSERT INTO may write
 SHORT_STAGES = ("pre_cleanup", "results_table", "publish", "cleanup")
@@ -173,8 +175,9 @@ class _Builder:
         self.short_lambda(usage)  # the ingest plan: list the source, write the item list
         usage.s3_puts += math.ceil(len(v.source.object_bytes) / 1000) + 1
         items: list[int] = []
+        item_bytes = self.spec.source.ingest_item_mb * MB
         for size in v.source.object_bytes:
-            pieces = 1 if v.source.gzip else max(1, math.ceil(size / d.ingest_item_bytes))
+            pieces = 1 if v.source.compressed else max(1, math.ceil(size / item_bytes))
             items += [size // pieces] * pieces
         bytes_per_line = v.source.bytes / max(v.source_lines, 1)
         seconds = [
@@ -182,7 +185,7 @@ class _Builder:
             for size in items
         ]
         longest = max(seconds, default=0.0)
-        slots = max(1, min(d.ingest_concurrency, len(items)))
+        slots = max(1, min(self.spec.source.ingest_concurrency, len(items)))
         usage.lambda_invocations += len(items)
         usage.lambda_seconds += sum(seconds)
         usage.lambda_gb_seconds += sum(seconds) * d.ingest_lambda_memory_mb / 1024

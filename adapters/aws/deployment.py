@@ -30,8 +30,6 @@ class Deployment:
     vpc_endpoint_az_count: int = 2  # var.vpc_endpoint_az_count
     # The execution shape (state machine design)
     ingest_lambda_memory_mb: int = 2048  # >= 1,769 MB: one full vCPU for the line splitter
-    ingest_item_bytes: int = GIB  # an uncompressed object is cut into items of at most this
-    ingest_concurrency: int = 100  # the ingest fan-out's MaxConcurrency (spec [source] ingest_concurrency)
     inline_map_threshold: int = 40  # above this many items a map is a Distributed Map
     sql_wait_seconds: float = 60.0  # a SQL Lambda waits this long for its queries per invocation
     loop_wait_seconds: float = 15.0  # then the state machine Waits this long and invokes it again

@@ -55,7 +55,7 @@ def _map_checks(plan: AwsPlan, spec: PipelineSpec, d: Deployment) -> list[LimitC
         plan.ingest_items * INGEST_ITEM_BYTES if plan.ingest_items <= d.inline_map_threshold else 0,
         plan.batches * BATCH_ITEM_BYTES if plan.batches <= d.inline_map_threshold else 0,
     )
-    concurrency = max(spec.batches.max_concurrency, d.ingest_concurrency)
+    concurrency = max(spec.batches.max_concurrency, spec.source.ingest_concurrency)
     lim_inline, lim_dmap = aws.SFN_INLINE_MAP_MAX_CONCURRENCY, aws.SFN_DISTRIBUTED_MAP_MAX_CONCURRENCY
     lim_payload, lim_file = aws.SFN_MAX_PAYLOAD_BYTES, aws.SFN_ITEMREADER_MAX_FILE_BYTES
     item_file = max(plan.ingest_items * INGEST_ITEM_BYTES, plan.batches * BATCH_ITEM_BYTES)
@@ -73,7 +73,7 @@ def _map_checks(plan: AwsPlan, spec: PipelineSpec, d: Deployment) -> list[LimitC
             concurrency,
             lim_dmap.value,
             (f"{concurrency:,}", f"{lim_dmap.value:,.0f}"),
-            "[batches] max_concurrency (and the ingest concurrency)",
+            "[batches] max_concurrency, [source] ingest_concurrency",
             lim_dmap.source,
         ),
         _check(
@@ -133,7 +133,7 @@ def _athena_checks(plan: AwsPlan, volumes: Volumes, spec: PipelineSpec, d: Deplo
 def _compute_checks(plan: AwsPlan, volumes: Volumes, spec: PipelineSpec, d: Deployment) -> list[LimitCheck]:
     lim_lambda, lim_conc = aws.LAMBDA_TIMEOUT_SECONDS, aws.LAMBDA_ACCOUNT_CONCURRENCY
     sql_call = d.sql_wait_seconds + LAMBDA_CALL_SECONDS.value
-    ingest_at_once = min(plan.ingest_items, d.ingest_concurrency)
+    ingest_at_once = min(plan.ingest_items, spec.source.ingest_concurrency)
     tasks_at_once = min(volumes.batches, spec.batches.max_concurrency)
     vcpus = tasks_at_once * d.predict_vcpu
     lim_vcpu, lim_burst = aws.FARGATE_ON_DEMAND_VCPU_DEFAULT, aws.FARGATE_TASK_LAUNCH_BURST
@@ -144,7 +144,7 @@ def _compute_checks(plan: AwsPlan, volumes: Volumes, spec: PipelineSpec, d: Depl
             plan.ingest_item_seconds,
             lim_lambda.value,
             (f"{plan.ingest_item_seconds:,.1f} s", f"{lim_lambda.value:,.0f} s"),
-            f"the ingest item size ({d.ingest_item_bytes / 2**30:g} GiB): smaller items",
+            f"[source] ingest_item_mb (now {spec.source.ingest_item_mb:,}): smaller items",
             lim_lambda.source,
         ),
         _check(
@@ -160,7 +160,7 @@ def _compute_checks(plan: AwsPlan, volumes: Volumes, spec: PipelineSpec, d: Depl
             ingest_at_once,
             lim_conc.value,
             (f"{ingest_at_once:,}", f"{lim_conc.value:,.0f}"),
-            "the ingest concurrency ([source] ingest_concurrency)",
+            "[source] ingest_concurrency",
             lim_conc.source,
         ),
         _check(

@@ -8,13 +8,12 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -23,13 +22,11 @@ import pyarrow.parquet as pq
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.paths import resolve_key
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
+from adapters.shared.source_files import SourceFile, local_sources
 from domain.errors import DataQualityError, QueryError
-from domain.ports.sql_engine import IngestStats, QueryStats, SqlEngine, TableRef
+from domain.ports.sql_engine import IngestItem, QueryStats, SqlEngine, TableRef
 from domain.spec import PLACEHOLDER
 from domain.sql import strip_statement
-
-SOURCE_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")
-
 
 # Row groups cut by size, not only by rows: DuckDB's writer buffers a whole row group per
 # thread, and 122,880 rows of wide JSON-derived columns is ~200 MB each. Measured on the 1M
@@ -39,28 +36,6 @@ PARQUET_OPTIONS = "FORMAT PARQUET, COMPRESSION SNAPPY, ROW_GROUP_SIZE_BYTES '32M
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def source_files(source: str) -> list[Path]:
-    """A folder (every JSON-lines file in it, recursively), a glob, or one file; sorted.
-
-    In a folder, names starting with '_' or '.' are skipped (markers such as _SUCCESS, as
-    Spark and Hadoop write them).
-    """
-    path = Path(source)
-    if path.is_dir():
-        found = [
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.name.endswith(SOURCE_SUFFIXES) and not p.name.startswith(("_", "."))
-        ]
-    elif any(ch in source for ch in "*?["):
-        found = [Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file()]
-    elif path.is_file():
-        found = [path]
-    else:
-        raise DataQualityError(f"source {source} does not exist")
-    return sorted(found)
 
 
 # DuckDB's CSV reader as a line reader: one VARCHAR column, no quoting or escaping, only "\n"
@@ -82,7 +57,7 @@ def _ingest_file(source: SourceFile, out: Path) -> int:
     keep blank lines, and treat a missing final newline alike (tests/integration/
     test_duckdb_engine.py holds them to the same output).
     """
-    if source.local_path is not None and not source.name.endswith(".gz"):
+    if source.local_path is not None and source.compression is None:
         try:
             return _ingest_with_duckdb(source.name, source.local_path, out)
         except duckdb.Error:
@@ -106,41 +81,21 @@ def _ingest_with_duckdb(name: str, path: Path, out: Path) -> int:
     return int(row[0]) if row else 0
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One source file: its name in messages and rejects, its size, what identifies its version."""
-
-    name: str
-    size: int
-    version: str
-    open: Callable[[], BinaryIO]
-    local_path: Path | None = None  # set when DuckDB can read the file itself
-
-
-def local_sources(source: str) -> list[SourceFile]:
-    """The source's files (see `source_files`), each with what identifies its version."""
-
-    def opener(path: Path) -> Callable[[], BinaryIO]:
-        return lambda: path.open("rb")
-
-    return [
-        SourceFile(str(p), p.stat().st_size, str(p.stat().st_mtime_ns), opener(p), local_path=p)
-        for p in source_files(source)
-    ]
-
-
 class DuckDBSqlEngine(SqlEngine):
     """Every call opens its own in-memory DuckDB connection: stages may run on worker threads,
     and nothing needs to survive between statements (tables live as Parquet under `root`).
 
-    Where the Parquet lives is confined to the storage hooks below (`_bind`, `_write`, `_ingest`,
-    `_sources`, `_input_bytes`); `DuckDBOnS3SqlEngine` overrides just those.
+    Where the Parquet lives is confined to the storage hooks below (`_bind`, `_write`,
+    `_ingest_item`, `_sources`, `_input_bytes`); `DuckDBOnS3SqlEngine` overrides just those.
     """
 
     def __init__(self, root: Path, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.root = root
         self.threads = threads
         self.memory_limit = memory_limit
+        self._open: set[duckdb.DuckDBPyConnection] = set()  # connections a timed-out stage may hold
+        self._open_lock = threading.Lock()
+        self._cancelled = threading.Event()
 
     # -- storage hooks: a local folder ------------------------------------------------------------
     def _glob(self, table: TableRef) -> str:
@@ -204,6 +159,41 @@ class DuckDBSqlEngine(SqlEngine):
         """Where DuckDB spills what exceeds its memory limit (an in-memory database has none)."""
         return str(self.root / ".duckdb-spill")
 
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one call, known to `cancel_running` while it is open."""
+        if self._cancelled.is_set():
+            raise QueryError("the stage was stopped (it timed out)")
+        conn = self._connect()
+        with self._open_lock:
+            self._open.add(conn)
+        try:
+            yield conn
+        except duckdb.InterruptException as exc:  # wherever the interrupt landed
+            raise QueryError(f"DuckDB: interrupted, the stage was stopped: {exc}") from exc
+        finally:
+            with self._open_lock:
+                self._open.discard(conn)
+            conn.close()
+
+    def cancel_running(self, wait_seconds: float = 2.0) -> int:
+        """Interrupt the statements of a stage that timed out: its thread cannot be killed, but
+        its queries can, so it stops writing before the run goes on (DuckDB raises
+        InterruptException in that thread). An interrupt that lands before a statement has
+        begun is lost, so it is repeated until no connection is open; no new one opens after."""
+        self._cancelled.set()
+        interrupted: set[int] = set()
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._open_lock:
+                running = list(self._open)
+            if not running or time.monotonic() > deadline:
+                return len(interrupted)
+            for conn in running:
+                conn.interrupt()
+                interrupted.add(id(conn))
+            time.sleep(0.02)
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         # Output order never matters here (every query that needs an order says ORDER BY), and
         # keeping it makes DuckDB hold more in memory.
@@ -252,19 +242,37 @@ class DuckDBSqlEngine(SqlEngine):
             raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
 
     # -- SqlEngine ---------------------------------------------------------------------------
-    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
-        started = time.perf_counter()
-        files = self._sources(source)
-        lines = self._ingest(files, target)
-        size = sum(f.size for f in files)
-        return IngestStats(files=len(files), lines=lines, bytes_read=size, seconds=time.perf_counter() - started)
+    def plan_ingest(self, source: str, max_item_bytes: int) -> list[IngestItem]:
+        """One item per file: files are read in parallel already, and a local file has no
+        time limit to stay under."""
+        return [IngestItem(i, f.name, f.size) for i, f in enumerate(self._sources(source))]
 
-    def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
-        """Local files: one raw part per file, as many files at once as DuckDB has threads."""
-        workers = max(1, min(len(files), self.threads or os.cpu_count() or 1))
-        with self._fresh_folder(target) as folder, ThreadPoolExecutor(workers) as pool:
-            jobs = [(f, folder / f"part-{i:05d}.parquet") for i, f in enumerate(files)]
-            return sum(pool.map(lambda job: _ingest_file(*job), jobs))
+    def ingest_items(self, items: Sequence[IngestItem], target: TableRef) -> list[int]:
+        """As many files at once as DuckDB has threads; each item's part is written under a
+        temporary name and renamed into place, so a killed run never leaves half a part."""
+        workers = max(1, min(len(items), self.threads or os.cpu_count() or 1))
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda item: self._ingest_item(item, target), items))
+
+    def _ingest_item(self, item: IngestItem, target: TableRef) -> int:
+        folder = resolve_key(self.root, target.location)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"part-{item.index:05d}.parquet"
+        temporary = folder / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+        path = Path(item.source_file)
+        if not path.is_file():
+            raise DataQualityError(f"source file {item.source_file} is gone since the run planned its ingest")
+        source = SourceFile(item.source_file, item.size, "", lambda: path.open("rb"), local_path=path)
+        try:
+            lines = _ingest_file(source, temporary)
+            temporary.replace(final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return lines
+
+    def finish_ingest(self, items: Sequence[IngestItem], lines: Sequence[int], target: TableRef) -> None:
+        return None  # whole files only: line numbers are file-wide already, and tables are read as files
 
     def source_fingerprint(self, source: str) -> str:
         listing = [(f.name, f.size, f.version) for f in self._sources(source)]
@@ -280,7 +288,7 @@ class DuckDBSqlEngine(SqlEngine):
         valid_json: Collection[str] = (),
     ) -> QueryStats:
         started = time.perf_counter()
-        with self._connect() as conn:
+        with self._connection() as conn:
             rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name, valid_json), target, sql_name)
         # What Athena would bill for: the input files' bytes (no column pruning counted).
         scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
@@ -290,14 +298,14 @@ class DuckDBSqlEngine(SqlEngine):
         return False  # every statement binds its tables afresh as views over the files: nothing to drop
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
-        with self._connect() as conn:
+        with self._connection() as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             return self._arrow(conn, select, sql_name)
 
     def sample(
         self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
     ) -> pa.Table:
-        with self._connect() as conn:
+        with self._connection() as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             # Ordering by a seeded hash of the key gives the same sample on every run and
             # every thread count (DuckDB's reservoir sampling is only repeatable single-threaded).

@@ -18,11 +18,12 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from adapters.local.duckdb_engine import SOURCE_SUFFIXES, DuckDBSqlEngine, SourceFile
+from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.shared.keys import check_key, split_s3_uri
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
+from adapters.shared.source_files import SourceFile, readable
 from domain.errors import DataQualityError, QueryError
-from domain.ports.sql_engine import TableRef
+from domain.ports.sql_engine import IngestItem, TableRef
 
 BATCH_ROWS = 256_000
 
@@ -36,14 +37,8 @@ def s3_sources(fs: pafs.FileSystem, source: str) -> list[SourceFile]:
         infos = [single]
     else:
         found = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-        infos = sorted(
-            (
-                i
-                for i in found
-                if i.is_file and i.base_name.endswith(SOURCE_SUFFIXES) and not i.base_name.startswith(("_", "."))
-            ),
-            key=lambda i: i.path,
-        )
+        files = {i.path: i for i in sorted((i for i in found if i.is_file), key=lambda i: i.path)}
+        infos = [files[path] for path in readable(source, files)]
     if not infos:
         raise DataQualityError(f"source {source} holds no JSON-lines objects")
 
@@ -126,17 +121,17 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
     def _sources(self, source: str) -> list[SourceFile]:
         return s3_sources(self.fs, source)
 
-    def _ingest(self, files: list[SourceFile], target: TableRef) -> int:
-        """S3 objects are streamed through the line reader into one raw part."""
-        path = self._path(target.location)
-        self.fs.delete_dir_contents(path, missing_dir_ok=True)
+    def _ingest_item(self, item: IngestItem, target: TableRef) -> int:
+        """An S3 object streamed through the line reader into its own raw part (a retried item
+        overwrites its part: S3 objects appear whole or not at all)."""
+        path = f"{self._path(target.location)}/part-{item.index:05d}.parquet"
+        _, _, key = item.source_file.partition("://")
         lines = 0
-        with pq.ParquetWriter(
-            f"{path}/part-00000.parquet", RAW_SCHEMA, filesystem=self.fs, compression="snappy"
-        ) as writer:
-            for source_file in files:
-                with source_file.open() as stream:
-                    for batch in iter_line_batches(stream, source_file.name):
-                        writer.write_batch(batch)
-                        lines += batch.num_rows
+        with (
+            self.fs.open_input_stream(key, compression=None) as stream,
+            pq.ParquetWriter(path, RAW_SCHEMA, filesystem=self.fs, compression="snappy") as writer,
+        ):
+            for batch in iter_line_batches(stream, item.source_file):
+                writer.write_batch(batch)
+                lines += batch.num_rows
         return lines

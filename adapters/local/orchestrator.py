@@ -123,7 +123,7 @@ class LocalOrchestrator:
                 error_type=type(error).__name__,
                 seconds=round(seconds, 3),
             )
-            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch)
+            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch, retryable=is_retryable(error))
             return False
         seconds = time.perf_counter() - started
         record_stage(self.ctx, state, stage.name, StageRecord("SUCCEEDED", attempts[0], round(seconds, 3), report))
@@ -177,8 +177,11 @@ class LocalOrchestrator:
         try:
             return future.result(timeout=stage.timeout_seconds)
         except FutureTimeout:
-            # A thread cannot be killed: a timed-out stage is final, never retried alongside itself.
-            raise StageError(stage.name, f"timed out after {stage.timeout_seconds}s") from None
+            # A thread cannot be killed, but its statements can: they stop writing now. A
+            # timed-out stage is still final, never retried alongside itself.
+            stopped = self.ctx.ports.engine.cancel_running()
+            detail = f"; stopped {stopped} running statement(s)" if stopped else ""
+            raise StageError(stage.name, f"timed out after {stage.timeout_seconds}s{detail}") from None
         finally:
             pool.shutdown(wait=False)
 

@@ -3,13 +3,12 @@ count (`batchml plan`)."""
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from adapters.local.duckdb_engine import SourceFile
+from adapters.shared.source_files import SourceFile, decompressed
 
 CHUNK_BYTES = 1 << 16
 
@@ -35,13 +34,13 @@ def write_sample(files: Iterable[SourceFile], lines: int, out: Path) -> int:
         for source_file in files:
             try:
                 with source_file.open() as raw:
-                    stream: IO[bytes] | Any = gzip.GzipFile(fileobj=raw) if source_file.name.endswith(".gz") else raw
+                    stream: IO[bytes] | Any = decompressed(raw, source_file.name)
                     for line in _lines(stream):
                         sample.write(line + b"\n")
                         written += 1
                         if written == lines:
                             return written
-            except (EOFError, gzip.BadGzipFile):
+            except (EOFError, OSError):  # cut short or corrupt: the run reports it, a sample need not
                 continue
     return written
 
@@ -51,9 +50,9 @@ class SourceMeasure:
     """A source's files and its first lines: enough to estimate its line count."""
 
     object_bytes: tuple[int, ...]  # each file's stored size
-    gzip: bool
+    compressed: bool
     sampled_lines: int
-    sampled_bytes: int  # stored bytes those lines took (compressed, for a gzip file)
+    sampled_bytes: int  # stored bytes those lines took (compressed bytes, for a compressed file)
 
     @property
     def lines(self) -> int:
@@ -65,29 +64,27 @@ class SourceMeasure:
 
 def measure_lines(files: Iterable[SourceFile], lines: int) -> SourceMeasure:
     """Read the first `lines` lines (in the run's file order) and count the stored bytes they
-    took: for a gzip file, the compressed bytes consumed, so its line count can be estimated
-    from its stored size."""
+    took: for a compressed file, the compressed bytes consumed, so its line count can be
+    estimated from its stored size."""
     files = list(files)
     counted = stored = 0
     for source_file in files:
         with source_file.open() as raw:
-            gz = source_file.name.endswith(".gz")
-            stream: IO[bytes] | Any = gzip.GzipFile(fileobj=raw) if gz else raw
             read = 0
             try:
-                for line in _lines(stream):
+                for line in _lines(decompressed(raw, source_file.name)):
                     counted += 1
                     read += len(line) + 1
                     if counted == lines:
                         break
-            except (EOFError, gzip.BadGzipFile):
+            except (EOFError, OSError):  # cut short or corrupt: the run reports it, a size estimate need not
                 pass
-            stored += raw.tell() if gz else min(read, source_file.size)
+            stored += raw.tell() if source_file.compression else min(read, source_file.size)
         if counted == lines:
             break
     return SourceMeasure(
         object_bytes=tuple(f.size for f in files),
-        gzip=bool(files) and all(f.name.endswith(".gz") for f in files),
+        compressed=bool(files) and all(f.compression for f in files),
         sampled_lines=counted,
         sampled_bytes=stored,
     )

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.shared.source_files import decompressed
+
 BLOCK_BYTES = 32 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -84,12 +86,6 @@ def _split(buffer: bytes) -> tuple[pa.LargeBinaryArray, bytes]:
     return array, buffer[used:]
 
 
-def _open(stream: BinaryIO, name: str) -> BinaryIO:
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
-
-
 def _read_block(reader: BinaryIO, block_bytes: int) -> tuple[bytes, BaseException | None]:
     """Up to `block_bytes` bytes, and the error that stopped the stream early, if any.
 
@@ -110,15 +106,17 @@ def _read_block(reader: BinaryIO, block_bytes: int) -> tuple[bytes, BaseExceptio
     return b"".join(pieces), None
 
 
-def iter_line_batches(stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.RecordBatch]:
+def iter_line_batches(
+    stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES, *, strip_bom: bool = True
+) -> Iterator[pa.RecordBatch]:
     """Every line of one file, in order, numbered from 1. A trailing newline ends the last
     line rather than starting an empty one; a byte order mark at the start is dropped. A gzip
     stream cut short yields what it held and then one line flagged `truncated_gzip` (its
     unfinished end, possibly empty); a corrupt one ends the same way, flagged `unreadable`."""
-    reader = _open(stream, name)
+    reader = decompressed(stream, name)
     carry = b""
     line_number = 1
-    first = True
+    first = strip_bom
     while True:
         block, error = _read_block(reader, block_bytes)
         if first:

@@ -23,7 +23,7 @@ class SourceSize:
     object_bytes: tuple[int, ...]
     lines: int
     how: str  # how the size was found, for the plan's header
-    gzip: bool = False
+    compressed: bool = False
 
     @property
     def bytes(self) -> int:

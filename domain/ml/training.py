@@ -53,8 +53,7 @@ def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedMod
     encoder = FeatureEncoder.fit(table, features)
     x = encoder.matrix(table)
     y = table.column(spec.label).cast(pa.float64()).to_numpy(zero_copy_only=False)
-    x_train, x_held, y_train, y_held = train_test_split(x, y, test_size=spec.holdout_fraction, random_state=spec.seed)
-    x_cal, x_test, y_cal, y_test = train_test_split(x_held, y_held, test_size=0.5, random_state=spec.seed)
+    x_train, x_cal, x_test, y_train, y_cal, y_test = holdout_split(x, y, spec)
     alpha = (1.0 - spec.interval_coverage) / 2.0
     mask = encoder.categorical_mask
     point = build_point_model(spec.estimator, dict(spec.params), mask, spec.seed).fit(x_train, y_train)
@@ -72,6 +71,14 @@ def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedMod
     )
     model.interval_margin = conformal_margin(model, x_cal, y_cal, spec.interval_coverage)
     return model, _evaluate(model, x_test, y_test)
+
+
+def holdout_split(x: np.ndarray, y: np.ndarray, spec: ModelSection) -> tuple[np.ndarray, ...]:
+    """(x_train, x_cal, x_test, y_train, y_cal, y_test): the same split for the same sample and
+    spec, so the diagnostics (domain/ml/diagnostics.py) see the rows the metrics were measured on."""
+    x_train, x_held, y_train, y_held = train_test_split(x, y, test_size=spec.holdout_fraction, random_state=spec.seed)
+    x_cal, x_test, y_cal, y_test = train_test_split(x_held, y_held, test_size=0.5, random_state=spec.seed)
+    return x_train, x_cal, x_test, y_train, y_cal, y_test
 
 
 def conformal_margin(model: TrainedModel, x_cal: Any, y_cal: np.ndarray, coverage: float) -> float:

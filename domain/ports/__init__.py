@@ -4,12 +4,13 @@ from domain.ports.catalog import Catalog
 from domain.ports.event_log import EventLog
 from domain.ports.object_store import ObjectInfo, ObjectStore
 from domain.ports.run_store import RunStore
-from domain.ports.sql_engine import IngestStats, QueryStats, SqlEngine, TableRef
+from domain.ports.sql_engine import IngestItem, IngestStats, QueryStats, SqlEngine, TableRef
 from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
 
 __all__ = [
     "Catalog",
     "EventLog",
+    "IngestItem",
     "IngestStats",
     "ObjectInfo",
     "ObjectStore",

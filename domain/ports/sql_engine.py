@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -40,6 +41,44 @@ class IngestStats:
     seconds: float
 
 
+@dataclass(frozen=True)
+class IngestItem:
+    """One bounded piece of the source to ingest: a whole file, or a byte range of a large plain
+    one, so that no single ingest call grows with the data (on AWS each item is one Lambda
+    invocation). A range owns the lines that START inside [start, end); line numbers count
+    from 1 within the item and are made file-wide by `finish_ingest`."""
+
+    index: int
+    source_file: str  # the file's name in rejects and messages
+    size: int  # bytes the item reads (compressed bytes for a compressed file)
+    start: int = 0
+    end: int | None = None  # exclusive; None: to the end of the file
+
+    @property
+    def is_range(self) -> bool:
+        return self.start > 0 or self.end is not None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "source_file": self.source_file,
+            "size": self.size,
+            "start": self.start,
+            "end": self.end,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> IngestItem:
+        end = data.get("end")
+        return cls(
+            int(str(data["index"])),
+            str(data["source_file"]),
+            int(str(data["size"])),
+            int(str(data.get("start", 0))),
+            None if end is None else int(str(end)),
+        )
+
+
 class SqlEngine(abc.ABC):
     """Executes SELECT statements written in the Athena (Trino) dialect.
 
@@ -49,12 +88,38 @@ class SqlEngine(abc.ABC):
     """
 
     @abc.abstractmethod
-    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
-        """Read every JSON-lines file under `source` (a folder, glob or URI; `.gz` allowed) into
-        `target`, one row per line with columns: source_file (varchar), line_number (bigint,
-        1-based), line (varchar, the text; invalid UTF-8 bytes replaced), problem (varchar:
-        NULL, or why the line could not be read as text). A trailing newline does not make a line.
-        """
+    def plan_ingest(self, source: str, max_item_bytes: int) -> list[IngestItem]:
+        """The items that together cover every JSON-lines file under `source` (a folder, glob or
+        URI), in file order. A file the engine cannot read (an unknown extension, a link out of
+        the source folder) is refused here, by name, before any work; a source with no file is
+        an error. An engine that reads files in parallel anyway may ignore `max_item_bytes` and
+        make one item per file; a compressed file is always one item."""
+
+    @abc.abstractmethod
+    def ingest_items(self, items: Sequence[IngestItem], target: TableRef) -> list[int]:
+        """Write the lines of each item as raw parts of `target` (parts named after the item, so
+        re-ingesting an item replaces only its own parts), one row per line with columns:
+        source_file (varchar), line_number (bigint, 1-based within the item), line (varchar, the
+        text; invalid UTF-8 bytes replaced), problem (varchar: NULL, or why the line could not be
+        read as text). A trailing newline does not make a line. Returns the lines per item."""
+
+    @abc.abstractmethod
+    def finish_ingest(self, items: Sequence[IngestItem], lines: Sequence[int], target: TableRef) -> None:
+        """Make `target` readable as the whole raw table once every item is ingested
+        (`lines[i]`: the lines item i wrote), with file-wide line numbers for files cut into ranges."""
+
+    def ingest_lines(self, source: str, target: TableRef, max_item_bytes: int = 1 << 30) -> IngestStats:
+        """Plan, ingest and finish in one call: every line of `source` into `target`."""
+        started = time.perf_counter()
+        items = self.plan_ingest(source, max_item_bytes)
+        lines = self.ingest_items(items, target)
+        self.finish_ingest(items, lines, target)
+        return IngestStats(
+            files=len({i.source_file for i in items}),
+            lines=sum(lines),
+            bytes_read=sum(i.size for i in items),
+            seconds=time.perf_counter() - started,
+        )
 
     @abc.abstractmethod
     def source_fingerprint(self, source: str) -> str:
@@ -88,6 +153,11 @@ class SqlEngine(abc.ABC):
         never its files: called when the files are deleted, so that no table is left pointing at
         nothing. Returns whether there was anything to drop; an engine that registers nothing
         (it reads the files directly) returns False."""
+
+    @abc.abstractmethod
+    def cancel_running(self) -> int:
+        """Stop every statement still running for this run (its stage timed out): none may go
+        on writing where a retry or a resume will write. Returns how many were stopped."""
 
     @abc.abstractmethod
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:

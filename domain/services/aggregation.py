@@ -19,6 +19,7 @@ from domain.layout import is_data_key
 from domain.manifest import Manifest
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.services.batching import load_manifest
+from domain.services.distribution import value_distribution
 from domain.services.training import load_card
 from domain.sql import number_literal, string_literal
 
@@ -32,18 +33,37 @@ VALUE_SOURCES = ("EXISTING", "ML_PREDICTION", "DEFAULT")
 AGGREGATION_PASS_ROWS = 5_000_000
 
 
-def pass_boundaries(first_ids: Sequence[Any], staged_rows: int, pass_rows: int | None = None) -> list[Any]:
+def pass_boundaries(sorted_ids: Sequence[Any], staged_rows: int, pass_rows: int | None = None) -> list[Any]:
     """Ids that cut the staged rows into about equal ranges, `id < b1`, `b1 <= id < b2`, ...
 
-    `first_ids` are the prediction batches' first ids in batch order: batches are
-    consecutive ranges of the scoring ids in the engine's own order, so evenly spaced ones
-    split the scoring rows evenly, and the labelled rows fall where their ids fall. Empty
-    (one pass) when one range is enough or an id cannot be written as a literal.
+    `sorted_ids` are a random sample of the staged ids, in the engine's order: evenly spaced
+    ones are about the quantiles of all the ids. Empty (one pass) when one range is enough or
+    an id cannot be written as a literal.
     """
-    passes = min(math.ceil(staged_rows / (pass_rows or AGGREGATION_PASS_ROWS)), len(first_ids))
-    if passes <= 1 or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in first_ids):
+    passes = min(math.ceil(staged_rows / (pass_rows or AGGREGATION_PASS_ROWS)), len(sorted_ids))
+    if passes <= 1 or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in sorted_ids):
         return []
-    return [first_ids[round(k * len(first_ids) / passes)] for k in range(1, passes)]
+    return [sorted_ids[round(k * len(sorted_ids) / passes)] for k in range(1, passes)]
+
+
+def id_sample(ctx: RunContext, staged_rows: int) -> list[Any]:
+    """A sorted sample of the staged ids, only when the final join needs several passes."""
+    passes = math.ceil(staged_rows / AGGREGATION_PASS_ROWS)
+    if passes <= 1:
+        return []
+    sample = ctx.ports.engine.sample(
+        f"SELECT {ctx.id_column} FROM {{{{ staging }}}}",
+        {"staging": ctx.layout.staging},
+        rows=passes * 100,
+        key=ctx.id_column,
+        seed=ctx.spec.model.seed,
+        sql_name="aggregation",
+    )
+    ids = [i for i in sample.column(0).to_pylist() if i is not None]
+    try:
+        return sorted(ids)
+    except TypeError:
+        return []
 
 
 def _id_literal(value: Any) -> str:
@@ -130,13 +150,10 @@ LEFT JOIN (
 ) v ON s.{id_col} = v.{id_col}"""
 
 
-def verify_predictions(ctx: RunContext, manifest: Manifest) -> list[Any]:
-    """Every manifest batch present exactly once, with exactly its expected row count.
-
-    Returns each batch's first id, in batch order (the id ranges of `pass_boundaries`)."""
+def verify_predictions(ctx: RunContext, manifest: Manifest) -> None:
+    """Every manifest batch present exactly once, with exactly its expected row count."""
     layout, store = ctx.layout, ctx.ports.store
     files: dict[str, list[str]] = {}
-    first_ids: dict[int, Any] = {}
     for obj in store.list(layout.predictions.location):
         if not is_data_key(obj.key):
             continue
@@ -150,12 +167,11 @@ def verify_predictions(ctx: RunContext, manifest: Manifest) -> list[Any]:
     problems += [f"unexpected prediction files {keys}" for keys in files.values()]
     if manifest.batches and not problems:
         counts = ctx.ports.engine.query(
-            f"SELECT batch, count(*) AS n, min({ctx.id_column}) AS first_id FROM {{{{ predictions }}}} GROUP BY batch",
+            "SELECT batch, count(*) AS n FROM {{ predictions }} GROUP BY batch",
             {"predictions": layout.predictions},
             sql_name="aggregation check",
         ).to_pylist()
         found_rows = {int(c["batch"]): int(c["n"]) for c in counts}
-        first_ids = {int(c["batch"]): c.get("first_id") for c in counts}
         problems += [
             f"batch {e.batch}: {found_rows.get(e.batch, 0)} predictions, the manifest expects {e.rows}"
             for e in manifest.batches
@@ -163,24 +179,24 @@ def verify_predictions(ctx: RunContext, manifest: Manifest) -> list[Any]:
         ]
     if problems:
         raise VerificationError("predictions incomplete, nothing published: " + "; ".join(problems[:10]))
-    return [first_ids[e.batch] for e in manifest.batches] if manifest.batches else []
 
 
 def run_aggregation(ctx: RunContext) -> dict[str, Any]:
     layout, engine = ctx.layout, ctx.ports.engine
     manifest = load_manifest(ctx)
-    first_ids = verify_predictions(ctx, manifest)
+    verify_predictions(ctx, manifest)
     card = load_card(ctx)
     inputs = {"staging": layout.staging, "features": layout.features, "predictions": layout.predictions}
     staging_columns = engine.query("SELECT * FROM {{ staging }} LIMIT 0", inputs, sql_name="aggregation").schema.names
     staged = engine.query("SELECT count(*) AS n FROM {{ staging }}", inputs, sql_name="aggregation").to_pylist()[0]["n"]
-    boundaries = pass_boundaries(first_ids, int(staged))
+    boundaries = pass_boundaries(id_sample(ctx, int(staged)), int(staged))
     sql = final_sql(ctx, staging_columns, card, has_predictions=bool(manifest.batches), boundaries=boundaries)
     stats = engine.materialize(layout.results, sql, inputs, sql_name="aggregation")
     report = verify_results(ctx)
     report["bytes_scanned"] = stats.bytes_scanned
     report["model_version"] = card["model_version"]
     report["passes"] = len(boundaries) + 1
+    report["distribution"] = value_distribution(ctx)  # for the run report and the next run's comparison
     return report
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from domain.context import RunContext
+from domain.context import Ports, RunContext
 from domain.errors import VerificationError
 from domain.layout import published_history_key, results_location, results_prefix
 from domain.ml.model import PREDICTION_SCHEMA
+from domain.ports.object_store import ObjectStore
 from domain.ports.sql_engine import TableRef
 from domain.services.aggregation import check_column_collisions
 from domain.services.removal import remove_tables
@@ -39,13 +40,35 @@ def run_results_table(ctx: RunContext) -> dict[str, Any]:
     return {"table": table, "created": created}
 
 
-def published_runs(ctx: RunContext) -> list[str]:
-    key = published_history_key(ctx.spec.output.table)
-    store = ctx.ports.store
+def _history(ctx: RunContext) -> dict[str, Any]:
+    return read_history(ctx.ports.store, ctx.spec.output.table)
+
+
+def read_history(store: ObjectStore, table: str) -> dict[str, Any]:
+    """{"runs": kept published runs in publish order, "shown": the one the table shows}.
+    A history written before "shown" existed shows its last run."""
+    key = published_history_key(table)
     if not store.exists(key):
-        return []
-    runs: list[str] = json.loads(store.get(key))["runs"]
+        return {"runs": [], "shown": None}
+    history: dict[str, Any] = json.loads(store.get(key))
+    runs = list(history["runs"])
+    return {"runs": runs, "shown": history.get("shown") or (runs[-1] if runs else None)}
+
+
+def _write_history(store: ObjectStore, table: str, runs: list[str], shown: str) -> None:
+    store.put(published_history_key(table), json.dumps({"runs": runs, "shown": shown}).encode())
+
+
+def published_runs(ctx: RunContext) -> list[str]:
+    """The kept published runs, oldest published first (a rollback does not reorder them)."""
+    runs: list[str] = _history(ctx)["runs"]
     return runs
+
+
+def shown_run(ctx: RunContext) -> str | None:
+    """The published run the results table shows now."""
+    shown: str | None = _history(ctx)["shown"]
+    return shown
 
 
 def run_publish(ctx: RunContext) -> dict[str, Any]:
@@ -62,7 +85,7 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
     history = [r for r in published_runs(ctx) if r != ctx.run_id] + [ctx.run_id]
     keep = spec.output.keep_published_runs
     retired, kept = history[:-keep], history[-keep:]
-    store.put(published_history_key(spec.output.table), json.dumps({"runs": kept}).encode())
+    _write_history(store, spec.output.table, kept, ctx.run_id)
     # Delete retired output only after the history no longer lists it.
     remove_tables(ctx.ports, [TableRef(spec.output.table, results_location(spec.output.table, r)) for r in retired])
     return {
@@ -73,24 +96,33 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def rollback(ctx: RunContext, to_run: str | None = None) -> dict[str, Any]:
-    """Point the results table back at an earlier published run (the previous one by default).
+def rollback(ports: Ports, table: str, to_run: str | None = None) -> dict[str, Any]:
+    """Point the results table back at an earlier published run: by default the one published
+    just before the run it shows now, so repeated rollbacks step back through the kept runs in
+    publish order (not back and forth between the last two).
 
-    Only runs still kept (see `keep_published_runs`) can be restored; the history is rewritten
-    so the restored run is the current one.
+    Only runs still kept (see `keep_published_runs`) can be restored; the history keeps its
+    publish order and records which run is shown.
     """
-    history = published_runs(ctx)
-    if len(history) < 2 and to_run is None:
-        raise VerificationError(f"no earlier published run of {ctx.spec.output.table} to roll back to")
-    target = to_run or history[-2]
-    if target not in history:
-        raise VerificationError(f"run {target} is not among the kept published runs {history}")
-    table = ctx.spec.output.table
+    history = read_history(ports.store, table)
+    runs, shown = history["runs"], history["shown"]
+    if to_run is None:
+        position = runs.index(shown) if shown in runs else len(runs) - 1
+        if position <= 0:
+            earlier = "it is the oldest kept one" if runs else "nothing was published"
+            raise VerificationError(
+                f"no earlier published run of {table} to roll back to: the table shows {shown or 'no run'} and "
+                f"{earlier} (kept, oldest first: {runs}; --to RUN_ID restores a later one)"
+            )
+        target = runs[position - 1]
+    else:
+        target = to_run
+    if target not in runs:
+        raise VerificationError(f"run {target} is not among the kept published runs {runs}")
     location = results_location(table, target)
-    schema = ctx.ports.engine.query(
+    schema = ports.engine.query(
         "SELECT * FROM {{ results }} LIMIT 0", {"results": TableRef(table, location)}, sql_name="rollback"
     ).schema
-    ctx.ports.catalog.publish(table, schema, location)
-    history = [r for r in history if r != target] + [target]
-    ctx.ports.store.put(published_history_key(table), json.dumps({"runs": history}).encode())
-    return {"table": table, "run_id": target, "location": ctx.ports.store.uri(location)}
+    ports.catalog.publish(table, schema, location)
+    _write_history(ports.store, table, runs, target)
+    return {"table": table, "run_id": target, "location": ports.store.uri(location)}

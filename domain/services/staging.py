@@ -8,17 +8,20 @@ sees lines that are JSON objects with an id that appears for the first time.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
+from domain.ports.sql_engine import IngestStats
+from domain.services import ingest
 from domain.sql import substitute
 
 # Reasons the ingest adapter may put in `problem` before any JSON is parsed, and empty_line.
 _PROBLEM_REASONS = {
     "empty_line": "empty line",
     "invalid_utf8": "not valid UTF-8",
-    "truncated_gzip": "gzip file is cut short; this is the unfinished last line",
+    "truncated_gzip": "compressed file (gzip or bz2) is cut short; this is the unfinished last line",
 }
 
 
@@ -102,10 +105,21 @@ def valid_records_sql() -> str:
 
 
 def run_staging(ctx: RunContext) -> dict[str, Any]:
+    """The whole stage: every pending ingest item here (on AWS, a Map state has ingested them
+    already, one Lambda each), then the classification and the user's SELECT."""
+    started = time.perf_counter()
+    items = ingest.plan(ctx)
+    todo = ingest.pending(ctx, items)
+    if todo:
+        ingest.ingest(ctx, todo)
+    return stage_records(ctx, ingest.finish(ctx, items, time.perf_counter() - started))
+
+
+def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
+    """The raw table -> line index, rejects and staged records, reconciled."""
     spec, layout, engine = ctx.spec, ctx.layout, ctx.ports.engine
-    ingest = engine.ingest_lines(spec.source.path, layout.raw)
-    if ingest.lines == 0:
-        raise DataQualityError(f"the source {spec.source.path} holds no lines ({ingest.files} files)")
+    if source.lines == 0:
+        raise DataQualityError(f"the source {spec.source.path} holds no lines ({source.files} files)")
     index = engine.materialize(
         layout.line_index, line_index_sql(ctx.id_column), {"raw": layout.raw}, sql_name="staging line index"
     )
@@ -120,17 +134,17 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
     # Every line the SELECT sees is JSON: the line index checked it (valid_records_sql).
     staged = engine.materialize(layout.staging, user_sql, inputs, sql_name=spec.sql.staging, valid_json=("line",))
     counts = _counts(ctx)
-    _reconcile(ctx, ingest.lines, counts)
+    _reconcile(ctx, source.lines, counts)
     report: dict[str, Any] = {
-        "source_files": ingest.files,
-        "source_lines": ingest.lines,
-        "source_bytes": ingest.bytes_read,
+        "source_files": source.files,
+        "source_lines": source.lines,
+        "source_bytes": source.bytes_read,
         "staged_rows": counts["staged"],
         "rejected_rows": counts["rejected"],
         "reject_reasons": counts["reasons"],
         "bytes_scanned": index.bytes_scanned + rejects.bytes_scanned + staged.bytes_scanned,
     }
-    _check_reject_ratio(ctx, ingest.lines, counts["rejected"])
+    _check_reject_ratio(ctx, source.lines, counts["rejected"])
     return report
 
 
@@ -171,10 +185,18 @@ def _reconcile(ctx: RunContext, lines: int, counts: dict[str, Any]) -> None:
             "return exactly one row per record of {{ source }} (no WHERE filter, no joins that add rows)",
         )
     if counts["ids"] != counts["staged"]:
+        # count(DISTINCT) skips NULLs: say so when a NULL id, not a repeated one, is the cause.
+        nulls = ctx.ports.engine.query(
+            f"SELECT count(*) - count({ctx.id_column}) AS n FROM {{{{ staging }}}}",
+            {"staging": ctx.layout.staging},
+            sql_name="staging check",
+        ).to_pylist()[0]["n"]
+        null_text = f", and {int(nulls):,} rows with a NULL {ctx.id_column!r}" if nulls else ""
         raise StageError(
             "staging",
             f"{ctx.spec.sql.staging} returned {counts['staged']} rows but only {counts['ids']} distinct "
-            f"{ctx.id_column!r} values; the id column must be the record's id",
+            f"{ctx.id_column!r} values{null_text}; the id column must be the record's id"
+            + (" (every line has an id: the SELECT must return it as it is, never NULL)" if nulls else ""),
         )
 
 

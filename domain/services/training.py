@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from domain.context import RunContext
 from domain.errors import VerificationError
-from domain.services.features import training_rows_sql
+from domain.services.features import scoring_rows_sql, training_rows_sql
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from domain.ml.model import TrainedModel
+
+# Rows to score sampled for the drift section: enough for PSI over ten bins per feature.
+DRIFT_SAMPLE_ROWS = 20_000
 
 # scikit-learn is imported where a model is fitted, not with this module: the orchestrating
 # process reads model cards (load_card) but never fits, and importing scikit-learn cost it
@@ -76,16 +81,46 @@ def run_training(ctx: RunContext, elapsed: Callable[[], float] | None = None) ->
     blob = model.to_bytes()
     version = hashlib.sha256(blob).hexdigest()[:12]
     card = model_card(ctx, model, version, sample.num_rows, metrics.as_dict())
+    card.update(write_diagnostics(ctx, model, sample))
     if elapsed is not None:
         card["task_seconds"] = round(elapsed(), 3)  # the task's own time, for the run's ledger
     store.put(layout.model_key, blob)
     store.put(layout.model_card_key, json.dumps(card, indent=1).encode())
-    return {"training_rows": sample.num_rows, "model_version": version, **metrics.as_dict()}
+    return card_report(card)
+
+
+def write_diagnostics(ctx: RunContext, model: TrainedModel, sample: pa.Table) -> dict[str, Any]:
+    """The model's diagnostics for the run report (holdout, importance, drift against a sample
+    of the rows to score), written beside the model; returns what the card keeps of them (the
+    baselines). A diagnostic that fails is recorded, never fails the training."""
+    from domain.ml.diagnostics import diagnose
+
+    spec = ctx.spec.model
+    try:
+        scoring = ctx.ports.engine.sample(
+            scoring_rows_sql(ctx.label),
+            {"features": ctx.layout.features},
+            rows=DRIFT_SAMPLE_ROWS,
+            key=ctx.id_column,
+            seed=spec.seed,
+            sql_name="scoring sample",
+        )
+        found = diagnose(model, sample, ctx.label, spec, scoring if scoring.num_rows else None)
+    except Exception as exc:  # the report says what went wrong; the model is good regardless
+        found = {"error": f"{type(exc).__name__}: {exc}"}
+    ctx.ports.store.put(ctx.layout.diagnostics_key, json.dumps(found).encode())
+    return {"baselines": found["baselines"]} if "baselines" in found else {}
 
 
 def card_report(card: dict[str, Any]) -> dict[str, Any]:
     """The training stage's report, as a model card records it."""
-    return {"training_rows": card["training_rows"], "model_version": card["model_version"], **card["metrics"]}
+    baselines = {"baselines": card["baselines"]} if "baselines" in card else {}
+    return {
+        "training_rows": card["training_rows"],
+        "model_version": card["model_version"],
+        **card["metrics"],
+        **baselines,
+    }
 
 
 def load_card(ctx: RunContext) -> dict[str, Any]:

@@ -167,3 +167,72 @@ def test_plain_files_are_read_by_duckdb_not_python(
         sql_name="t",
     ).to_pylist()
     assert rows == [{"n": 30, "files": 3, "last": 10}]
+
+
+def test_every_file_under_the_source_is_read_or_refused_by_name(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    """Issue 14, finding 3: upper-case, bz2 and text files were skipped without a word."""
+    import bz2
+
+    import pyarrow as pa
+
+    folder = tmp_path / "in"
+    write(folder / "a.jsonl", [b'{"id": 1}'])
+    write(folder / "k_upper.JSONL", [b'{"id": 2}', b'{"id": 3}'])
+    (folder / "l_other.jsonl.bz2").write_bytes(bz2.compress(b'{"id": 4}\n{"id": 5}\n'))
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(b'{"id": 6}\n')
+    (folder / "z.ndjson.zst").write_bytes(sink.getvalue().to_pybytes())
+    assert engine.ingest_lines(str(folder), RAW).lines == 6
+    ids = engine.query("SELECT line FROM {{ raw }} ORDER BY line", {"raw": RAW}, sql_name="t").column(0)
+    assert ids.to_pylist() == [f'{{"id": {i}}}' for i in range(1, 7)]
+
+    write(folder / "m_json_text.txt", [b'{"id": 7}'])
+    with pytest.raises(DataQualityError, match=r"1 file\(s\) that are not JSON lines: .*m_json_text\.txt"):
+        engine.plan_ingest(str(folder), 1 << 30)
+
+
+def test_a_link_out_of_the_source_folder_is_refused(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write(folder / "a.jsonl", [b'{"id": 1}'])
+    outside = write(tmp_path / "elsewhere" / "secret.jsonl", [b'{"id": "secret"}'])
+    (folder / "b.jsonl").symlink_to(outside)
+    with pytest.raises(DataQualityError, match=r"b\.jsonl is a link to .*secret\.jsonl, outside the source folder"):
+        engine.plan_ingest(str(folder), 1 << 30)
+
+
+def test_a_cut_short_bz2_file_keeps_its_lines_and_flags_the_last(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    import bz2
+
+    data = bz2.compress(b"".join(b'{"id": %d}\n' % i for i in range(2000)))
+    (tmp_path / "cut.jsonl.bz2").write_bytes(data[: len(data) // 2])
+    engine.ingest_lines(str(tmp_path / "cut.jsonl.bz2"), RAW)
+    problems = engine.query(
+        "SELECT problem, count(*) AS n FROM {{ raw }} GROUP BY problem", {"raw": RAW}, sql_name="t"
+    ).to_pylist()
+    assert {"problem": "truncated_gzip", "n": 1} in problems
+
+
+def test_cancel_running_interrupts_a_statement_in_another_thread(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    write(tmp_path / "in.jsonl", [b'{"id": 1}'])
+    engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
+    failures: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            engine.query("SELECT count(*) FROM {{ raw }}, range(100000000000) r", {"raw": RAW}, sql_name="slow")
+        except QueryError as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    while not engine._open and worker.is_alive():  # the statement's connection is open
+        time.sleep(0.01)
+    assert engine.cancel_running() == 1
+    worker.join(10)
+    assert not worker.is_alive() and len(failures) == 1 and "nterrupt" in str(failures[0])
+    with pytest.raises(QueryError, match="stopped"):  # nothing more runs for that stage
+        engine.query("SELECT 1", {}, sql_name="after")

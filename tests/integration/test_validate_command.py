@@ -70,8 +70,8 @@ def test_the_sample_is_the_first_lines_across_files(tmp_path: Path, capsys: pyte
         ),
         (
             ("features.sql", "FROM {{ staging }}", "FROM {{ staging }} WHERE"),
-            "features.sql: SQL does not parse as Athena/Trino SQL: Required keyword: 'this' missing for Where "
-            "at line 9, column 18, after '...0 THEN area_m2 / rooms END AS m2_per_room FROM staging WHERE'",
+            "features.sql: SQL does not parse as Athena/Trino SQL: WHERE is not followed by its condition or "
+            "expression at line 9, column 18, after '...0 THEN area_m2 / rooms END AS m2_per_room FROM staging WHERE'",
         ),
         (
             ("features.sql", "    2025 - built AS age_years,\n", "    current_date AS listed,\n"),

@@ -6,7 +6,7 @@ Each subclasses its port, so a fake that misses a method fails at creation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 from domain.ports import (
     Catalog,
     EventLog,
-    IngestStats,
+    IngestItem,
     ObjectInfo,
     ObjectStore,
     QueryStats,
@@ -72,10 +72,13 @@ class FakeSqlEngine(SqlEngine):
     """Runs no SQL: each query is answered by the first rule whose pattern matches its text."""
 
     lines: int = 0
+    items: int = 1  # ingest items the plan cuts the source into; `lines` are shared among them
+    plans: int = 0
     rules: list[tuple[str, Answer]] = field(default_factory=list)
     materialized: list[tuple[TableRef, str]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     forgotten: list[TableRef] = field(default_factory=list)
+    cancelled: int = 0
 
     def answer(self, pattern: str, result: pa.Table | Answer) -> None:
         if callable(result):
@@ -88,9 +91,19 @@ class FakeSqlEngine(SqlEngine):
 
         self.rules.append((pattern, fixed))
 
-    def ingest_lines(self, source: str, target: TableRef) -> IngestStats:
-        self.materialized.append((target, f"INGEST {source}"))
-        return IngestStats(files=1, lines=self.lines, bytes_read=self.lines * 100, seconds=0.0)
+    def plan_ingest(self, source: str, max_item_bytes: int) -> list[IngestItem]:
+        self.plans += 1
+        return [IngestItem(i, f"{source}/part{i}.jsonl", self.lines * 100 // self.items) for i in range(self.items)]
+
+    def _item_lines(self, index: int) -> int:
+        return self.lines // self.items + (1 if index < self.lines % self.items else 0)
+
+    def ingest_items(self, items: Sequence[IngestItem], target: TableRef) -> list[int]:
+        self.materialized.extend((target, f"INGEST {item.source_file}") for item in items)
+        return [self._item_lines(item.index) for item in items]
+
+    def finish_ingest(self, items: Sequence[IngestItem], lines: Sequence[int], target: TableRef) -> None:
+        return None
 
     def source_fingerprint(self, source: str) -> str:
         return f"files-of-{source}"
@@ -98,6 +111,10 @@ class FakeSqlEngine(SqlEngine):
     def forget(self, table: TableRef) -> bool:
         self.forgotten.append(table)
         return True
+
+    def cancel_running(self) -> int:
+        self.cancelled += 1
+        return 0
 
     def materialize(
         self,

@@ -55,7 +55,7 @@ def test_batch_count_comes_from_the_data(ctx: RunContext) -> None:
     assert [b["rows"] for b in manifest["batches"]] == [7, 7, 7, 4]
     assert json.loads(store.get(ctx.layout.batch_items_key)) == manifest["batches"]
     ((target, sql),) = [(t, s) for t, s in engine.materialized]
-    assert target.partitioned_by == "batch" and sql == scoring_sql("id", "label", 7)
+    assert target.partitioned_by == "batch" and sql == scoring_sql("id", "label", 4)  # 4 buckets of ~7 rows
 
 
 def test_a_layout_that_loses_rows_is_refused(ctx: RunContext) -> None:
@@ -63,8 +63,15 @@ def test_a_layout_that_loses_rows_is_refused(ctx: RunContext) -> None:
     assert isinstance(engine, FakeSqlEngine)
     engine.answer(r"count\(\*\) AS n FROM .* IS NULL", pa.table({"n": [25]}))
     engine.answer(r"GROUP BY batch", pa.table({"batch": ["00000", "00001"], "n": [10, 10]}))
-    with pytest.raises(StageError, match="expected 25 rows in 4"):
+    with pytest.raises(StageError, match="expected 25 rows in at most 4"):
         run_batch_planning(ctx)
+
+
+def test_batches_are_hash_buckets_of_the_id_not_a_sort_of_all_ids() -> None:
+    sql = scoring_sql("id", "label", 900)
+    assert "row_number" not in sql and "ORDER BY" not in sql
+    assert "mod(bitwise_and(from_big_endian_64(xxhash64(to_utf8(CAST(f.id AS varchar))))" in sql
+    assert sql.endswith("WHERE f.label IS NULL")
 
 
 def test_training_and_scoring_rows_are_two_filters_of_one_features_table(ctx: RunContext) -> None:

@@ -19,19 +19,19 @@ from tests.unit.cost_fixtures import rates, spec
 REPO = Path(__file__).resolve().parents[2]
 
 
-def plan_for(lines: int, objects: tuple[int, ...] | None = None, gzip: bool = False, **kwargs: object):  # type: ignore[no-untyped-def]
+def plan_for(lines: int, objects: tuple[int, ...] | None = None, compressed: bool = False, **kwargs: object):  # type: ignore[no-untyped-def]
     r, s = rates(), spec(**kwargs)  # type: ignore[arg-type]
     source = source_size(lines, None, r, "--rows")
     if objects is not None:
-        source = SourceSize(objects, lines, "test", gzip=gzip)
+        source = SourceSize(objects, lines, "test", compressed=compressed)
     volumes = plan_volumes(s, source, r)
     return volumes, aws_plan(volumes, s, r, Deployment())
 
 
-def test_an_object_larger_than_an_ingest_item_is_cut_into_items_a_gzip_object_is_one() -> None:
+def test_an_object_larger_than_an_ingest_item_is_cut_into_items_a_compressed_object_is_one() -> None:
     _, plan = plan_for(3_000_000, objects=(int(2.5 * GIB), 1000))
     assert plan.ingest_items == 3 + 1
-    _, plan = plan_for(3_000_000, objects=(int(2.5 * GIB), 1000), gzip=True)
+    _, plan = plan_for(3_000_000, objects=(int(2.5 * GIB), 1000), compressed=True)
     assert plan.ingest_items == 2
 
 

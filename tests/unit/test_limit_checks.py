@@ -49,9 +49,9 @@ def test_a_query_scanning_more_than_the_workgroup_cap_is_crossed_naming_the_terr
 
 def test_an_ingest_item_past_lambdas_900_seconds_is_crossed() -> None:
     r, s = rates(), spec()
-    # A gzip object is one item however large: 200M lines at 200,000 lines a second is 1,000 s.
+    # A compressed object is one item however large: 200M lines at 200,000 lines a second is 1,000 s.
     for lines, crossed in ((100_000_000, False), (200_000_000, True)):
-        source = SourceSize((lines * 1000,), lines, "test", gzip=True)
+        source = SourceSize((lines * 1000,), lines, "test", compressed=True)
         volumes = plan_volumes(s, source, r)
         found = {c.limit: c for c in check_limits(aws_plan(volumes, s, r, Deployment()), volumes, s, Deployment())}
         check = found["Lambda timeout (the longest ingest item)"]

@@ -192,3 +192,25 @@ def test_resume_skips_finished_stages_and_batches(ctx: RunContext) -> None:
     assert [t.task_id for t in again] == ["predict-00003"]  # training and batches 0-2 were done
     skipped = [e["stage"] for e in events(ctx).named("stage_skipped")]
     assert skipped == ["pre_cleanup", "staging", "features", "training", "batch_planning", "results_table"]
+
+
+def test_a_function_stage_that_times_out_has_its_statements_stopped(ctx: RunContext) -> None:
+    """A thread cannot be killed, but the engine's statements can: a timed-out stage must not go
+    on writing where the run's next attempt or resume will write."""
+    release = threading.Event()
+    spec = PipelineSpec.model_validate(spec_data(retry={"features": {"timeout_seconds": 1}}))
+    ctx = RunContext(spec=spec, run_id=ctx.run_id, ports=ctx.ports)
+
+    def stage_function(_ctx: RunContext, name: str) -> dict[str, Any]:
+        if name == "features":
+            release.wait(5)
+        return {}
+
+    orchestrator = LocalOrchestrator(ctx, build_graph(spec), FakeTaskRunner(), stage_function=stage_function)
+    try:
+        state = orchestrator.execute(start_run(ctx, time.time()))
+    finally:
+        release.set()
+    assert state.status == "FAILED" and state.failure is not None
+    assert "timed out after 1s" in state.failure.error
+    assert ctx.ports.engine.cancelled == 1  # type: ignore[attr-defined]

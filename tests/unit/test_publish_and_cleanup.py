@@ -3,13 +3,15 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pytest
 
 from domain.context import RunContext
+from domain.errors import VerificationError
 from domain.layout import RunLayout, published_history_key, results_location
 from domain.ports.sql_engine import TableRef
 from domain.run_state import RunState
 from domain.services.cleanup import run_cleanup, run_pre_cleanup
-from domain.services.publishing import run_publish
+from domain.services.publishing import published_runs, rollback, run_publish, shown_run
 from tests.unit.fakes import FakeCatalog, FakeObjectStore, FakeSqlEngine
 
 
@@ -83,3 +85,27 @@ def test_cleanup_removes_intermediates_and_keeps_the_record(ctx: RunContext) -> 
     assert isinstance(engine, FakeSqlEngine)
     assert engine.forgotten == ctx.layout.intermediate_tables  # the rejects stay readable
     assert report["tables_dropped"] == len(ctx.layout.intermediate_tables)
+
+
+def test_rollback_steps_back_in_publish_order_down_to_the_oldest_kept_run(ctx: RunContext) -> None:
+    # Before: each rollback moved the restored run to the end of the history, so a second
+    # rollback went forward again (c, b, c, ...) and run-a was out of reach without --to.
+    _publishable(ctx)
+    store = ctx.ports.store
+    table = ctx.spec.output.table
+    store.put(published_history_key(table), json.dumps({"runs": ["run-a", "run-b", "run-c"]}).encode())
+    shown = [rollback(ctx.ports, table)["run_id"], rollback(ctx.ports, table)["run_id"]]
+    assert shown == ["run-b", "run-a"]
+    assert published_runs(ctx) == ["run-a", "run-b", "run-c"] and shown_run(ctx) == "run-a"
+    with pytest.raises(VerificationError, match="shows run-a and it is the oldest kept one"):
+        rollback(ctx.ports, table)
+    assert rollback(ctx.ports, table, "run-c")["run_id"] == "run-c" and shown_run(ctx) == "run-c"
+
+
+def test_a_new_publish_after_a_rollback_is_shown_and_keeps_the_order(ctx: RunContext) -> None:
+    _publishable(ctx)
+    store = ctx.ports.store
+    table = ctx.spec.output.table
+    store.put(published_history_key(table), json.dumps({"runs": ["run-a", "run-b"], "shown": "run-a"}).encode())
+    run_publish(ctx)
+    assert published_runs(ctx) == ["run-a", "run-b", "run-1"] and shown_run(ctx) == "run-1"

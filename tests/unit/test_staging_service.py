@@ -9,10 +9,13 @@ from domain.services.staging import line_index_sql, rejects_sql, run_staging, va
 from tests.unit.fakes import FakeSqlEngine
 
 
-def engine_for(ctx: RunContext, *, lines: int, staged: int, ids: int, reasons: dict[str, int]) -> FakeSqlEngine:
+def engine_for(
+    ctx: RunContext, *, lines: int, staged: int, ids: int, reasons: dict[str, int], nulls: int = 0
+) -> FakeSqlEngine:
     engine = ctx.ports.engine
     assert isinstance(engine, FakeSqlEngine)
     engine.lines = lines
+    engine.answer(r"count\(\*\) - count\(id\)", pa.table({"n": [nulls]}))
     engine.answer(r"LIMIT 0", pa.table({"id": pa.array([], pa.string()), "x": pa.array([], pa.int64())}))
     engine.answer(r"count\(DISTINCT id\)", pa.table({"staged": [staged], "ids": [ids]}))
     engine.answer(
@@ -68,3 +71,20 @@ def test_an_empty_source_is_an_error(ctx: RunContext) -> None:
     engine_for(ctx, lines=0, staged=0, ids=0, reasons={})
     with pytest.raises(DataQualityError, match="holds no lines"):
         run_staging(ctx)
+
+
+@pytest.mark.parametrize(
+    ("nulls", "expected"),
+    [
+        (1, "returned 2001 rows but only 2000 distinct 'id' values, and 1 rows with a NULL 'id';"),
+        (0, "returned 2001 rows but only 2000 distinct 'id' values; the id column must be the record's id"),
+    ],
+)
+def test_a_null_id_from_the_staging_sql_is_named_as_the_cause(ctx: RunContext, nulls: int, expected: str) -> None:
+    # Before: "returned 2001 rows but only 2000 distinct 'flight_id' values" alone, for a NULL id
+    # too, which count(DISTINCT) does not count: nothing said a NULL was the cause.
+    engine_for(ctx, lines=2001, staged=2001, ids=2000, reasons={}, nulls=nulls)
+    with pytest.raises(StageError) as caught:
+        run_staging(ctx)
+    assert expected in str(caught.value)
+    assert ("never NULL" in str(caught.value)) == bool(nulls)

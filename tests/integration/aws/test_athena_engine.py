@@ -16,7 +16,7 @@ from adapters.aws.glue_tables import GlueTables
 from adapters.aws.s3_store import S3ObjectStore
 from domain.errors import QueryError
 from domain.ports.sql_engine import TableRef
-from tests.integration.aws.athena_support import athena_backend, canned, no_result, put_parquet, sent
+from tests.integration.aws.athena_support import athena_backend, canned, put_parquet, sent
 from tests.integration.aws.fixtures import BUCKET, PREFIX
 
 if TYPE_CHECKING:
@@ -120,63 +120,56 @@ def test_results_never_touch_the_published_table(engine: AthenaSqlEngine, glue: 
     assert working_table(results) != "ages" and working_table(results).startswith("ages__")
 
 
-@pytest.mark.usefixtures("staged")
-def test_a_partitioned_target_is_written_100_partitions_per_statement(
-    engine: AthenaSqlEngine, glue: GlueTables, s3_store: S3ObjectStore
-) -> None:
-    no_result()  # the staging CTAS
-    canned([("v", "varchar")], [[f"{b:05d}"] for b in reversed(range(250))])  # SELECT DISTINCT
-    engine.materialize(SCORING, "SELECT *, '00000' AS batch FROM {{ staging }}", {"staging": STAGING}, sql_name="plan")
-    statements = sent()
-    stage = staging_ref(SCORING)
-    assert stage.location == "runs/r1/_ctas_scoring/"
-    assert statements[0].startswith(f"CREATE TABLE {table_name(stage)}\n")
-    assert "partitioned_by" not in statements[0] and statements[0].endswith(f"FROM {table_name(STAGING)}")
-    assert statements[1] == f'SELECT DISTINCT CAST("batch" AS varchar) AS v FROM {table_name(stage)}'
-    assert statements[2].startswith(f"CREATE TABLE {table_name(SCORING)}\n")
-    assert "partitioned_by = ARRAY['batch']" in statements[2]
-    inserts = statements[3:]
-    assert len(inserts) == 2 and all(s.startswith(f"INSERT INTO {table_name(SCORING)}\n") for s in inserts)
-    written = [re.findall(r"'(\d{5})'", s) for s in statements[2:]]
-    assert sorted(len(w) for w in written) == [50, 100, 100]
-    assert sorted(v for w in written for v in w) == [f"{b:05d}" for b in range(250)]
-    assert written[0] == [f"{b:05d}" for b in range(100)]  # the CTAS takes the first values
-    # The staging table is gone afterwards, table and files.
-    assert glue.get(working_table(stage)) is None
-    assert s3_store.list(stage.location) == []
+class CtasRegistersItsTable:
+    """moto's Athena with one part of Athena's behaviour moto lacks: a CTAS creates its Glue
+    table (with its partitions). The statements still go to moto, which records them."""
+
+    def __init__(self, athena: AthenaClient, glue: GlueTables, columns: list[tuple[str, str]], chunks: int) -> None:
+        self.athena, self.glue, self.columns, self.chunks = athena, glue, columns, chunks
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.athena, name)
+
+    def start_query_execution(self, **request: object) -> object:
+        match = re.match(r'CREATE TABLE "[^"]+"\."([^"]+)"', str(request["QueryString"]))
+        if match and "batchml_chunk" in str(request["QueryString"]):
+            location = staging_ref(SCORING).location
+            self.glue.create(
+                self.glue.table_input(match.group(1), self.columns, location, [("batchml_chunk", "string")])
+            )
+            self.glue.add_partitions(
+                match.group(1), "batchml_chunk", [str(c) for c in range(self.chunks)], self.columns, location
+            )
+        return self.athena.start_query_execution(**request)  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("staged")
-def test_the_partition_column_is_written_last(
+def test_a_partitioned_target_is_written_in_chunks_each_reading_only_its_own(
     athena_client: AthenaClient, glue: GlueTables, s3_client: S3Client, s3_store: S3ObjectStore
 ) -> None:
+    """Athena writes at most 100 partitions per statement: 250 batches go out as one staging
+    CTAS partitioned by chunk, then one INSERT per chunk that reads only that chunk (an INSERT
+    per 100 partitions over an unpartitioned staging table read the whole table each time)."""
+    columns = [("batch", "string"), ("id", "string"), ("age", "double")]
+    client = CtasRegistersItsTable(athena_client, glue, columns, chunks=3)
+    engine = AthenaSqlEngine(client, glue, s3_client, s3_store, workgroup="primary")  # type: ignore[arg-type]
+    select = "SELECT lpad(CAST(mod(length(id), 250) AS varchar), 5, '0') AS batch, * FROM {{ staging }}"
+    engine.materialize(SCORING, select, {"staging": STAGING}, sql_name="plan")
     stage = staging_ref(SCORING)
-
-    def athena_registers_the_staged_table(_seconds: float) -> None:
-        # Athena's CTAS creates its Glue table (moto's does not): the test plays that part.
-        columns = [("batch", "string"), ("id", "string"), ("age", "double")]
-        glue.create(glue.table_input(working_table(stage), columns, stage.location))
-
-    engine = AthenaSqlEngine(
-        athena_client, glue, s3_client, s3_store, workgroup="primary", sleep=athena_registers_the_staged_table
-    )
-    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 1})
-    no_result()
-    canned([("v", "varchar")], [["00000"]])
-    try:
-        engine.materialize(SCORING, "SELECT '00000' AS batch, * FROM {{ staging }}", {"staging": STAGING}, sql_name="p")
-    finally:
-        state_manager.unset_transition("athena::execution")
-    assert f'AS\nSELECT "id", "age", "batch" FROM {table_name(stage)} WHERE' in sent()[2]
-
-
-@pytest.mark.usefixtures("staged")
-def test_an_empty_partitioned_result_still_gets_its_table(engine: AthenaSqlEngine) -> None:
-    no_result()
-    canned([("v", "varchar")], [])
-    engine.materialize(SCORING, "SELECT *, 'x' AS batch FROM {{ staging }}", {"staging": STAGING}, sql_name="plan")
-    statements = sent()
-    assert len(statements) == 3 and statements[2].endswith("WHERE TRUE")
+    assert stage.location == "runs/r1/scoring/_ctas/"  # inside the target: removed with it
+    first, *inserts = sent()
+    assert first.startswith(f"CREATE TABLE {table_name(stage)}\n")
+    assert "partitioned_by = ARRAY['batchml_chunk']" in first
+    assert 'CAST(floor(CAST("batch" AS double) / 100) AS bigint) AS batchml_chunk' in first
+    assert first.endswith(f"FROM {table_name(STAGING)}) AS rows")
+    assert sorted(inserts) == [  # sent from parallel threads
+        f'INSERT INTO {table_name(SCORING)}\nSELECT "id", "age", "batch" FROM {table_name(stage)} '
+        f"WHERE batchml_chunk = {chunk}"
+        for chunk in range(3)
+    ]
+    target = glue.get(working_table(SCORING))
+    assert target is not None and [k["Name"] for k in target["PartitionKeys"]] == ["batch"]
+    assert glue.get(working_table(stage)) is None and s3_store.list(stage.location) == []
 
 
 def test_prediction_files_are_registered_with_their_partitions(

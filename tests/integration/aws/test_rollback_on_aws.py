@@ -54,7 +54,7 @@ def test_rollback_points_the_glue_table_at_the_previous_run(
 
     assert published_twice.location(TABLE) == results_location(TABLE, "r1")
     history = s3_client.get_object(Bucket=BUCKET, Key=published_history_key(TABLE))["Body"].read()
-    assert json.loads(history) == {"runs": ["r2", "r1"]}
+    assert json.loads(history) == {"runs": ["r1", "r2"], "shown": "r1"}  # publish order kept
     out = " ".join(capsys.readouterr().out.split())
     assert f"table {TABLE} now shows run r1 (s3://{BUCKET}/{results_location(TABLE, 'r1')})" in out
 
