@@ -204,7 +204,7 @@ class _Builder:
             [
                 ("line index", raw, 0.35),
                 ("rejects", raw + index, 0.15),
-                ("staging", raw + rejects, 0.45),
+                ("staging SELECT", raw + rejects, 0.45),
                 ("staging checks", checks + rejects, 0.05),
             ],
             written=index + rejects + staging,

@@ -80,12 +80,14 @@ class Rates:
     raw_bytes_per_source_byte: float  # the raw table's Parquet against the JSON it came from
     local_ingest_seconds_per_line: float  # the local engine's ingest, all cores: part of its staging stage
     table_bytes_per_row: Mapping[str, float]  # per the count that table holds (see TABLE_ROWS)
+    provenance: str = ""  # where the figures come from, when not all from one benchmark run
 
     def describe(self) -> str:
         m = self.machine
+        where = self.provenance or f"measured {self.measured_at} by `{self.command}`"
         return (
-            f"measured {self.measured_at} by `{self.command}` on {m.cores} cores ({m.cpu_model}), "
-            f"{self.profile.example} data, {self.profile.bytes_per_line:,.0f} bytes per line"
+            f"{where}; {m.cores} cores ({m.cpu_model}), {self.profile.example} data, "
+            f"{self.profile.bytes_per_line:,.0f} bytes per line"
         )
 
 
@@ -168,4 +170,5 @@ def rates_from_mapping(data: Mapping[str, Any], where: str) -> Rates:
         raw_bytes_per_source_byte=_number(ingest, "raw_bytes_per_source_byte", f"{where} [ingest]"),
         local_ingest_seconds_per_line=_number(ingest, "local_seconds_per_line", f"{where} [ingest]"),
         table_bytes_per_row={t: _number(table_bytes, t, f"{where} [table_bytes_per_row]") for t in TABLES},
+        provenance=str(data.get("provenance", "")),
     )
