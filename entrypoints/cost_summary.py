@@ -30,9 +30,10 @@ def print_cost(console: Console, state: RunState) -> None:
         measured = stage_seconds(state)
         error = (plan["wall_seconds"] - measured) / measured if measured else 0.0
         where = "on AWS" if ledger.backend == "aws" else "here"
+        off = f"the plan is {abs(error):.0%} {'over' if error > 0 else 'under'}" if measured else "nothing ran"
         console.print(
             f"Plan:    {duration(plan['wall_seconds'])} {where} and {about(plan['aws_cost_usd'])} on AWS for "
-            f"this source; the stages took {duration(measured)} ({error:+.0%} off)",
+            f"this source; the stages took {duration(measured)}: {off}",
             highlight=False,
             soft_wrap=True,
         )
