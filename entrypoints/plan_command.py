@@ -14,6 +14,7 @@ from rich.table import Table
 
 from adapters.aws.cost_shape import ASSUMPTIONS
 from adapters.shared.rates_file import load_rates
+from domain.errors import DataQualityError, SpecError
 from entrypoints import containers
 from entrypoints.arg_types import at_least
 from entrypoints.cost_format import about, count, dollars, duration, plural, size
@@ -27,7 +28,11 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     settings = Settings.from_environment(backend=args.backend)
     backend = settings.backend_for(spec)
     aws = backend == "aws"
-    source = plan_source(spec, args.rows, args.source_bytes, load_rates())
+    try:
+        source = plan_source(spec, args.rows, args.source_bytes, load_rates())
+    except (DataQualityError, FileNotFoundError) as exc:
+        hint = "to plan without reading the source, give its size: --rows N or --source-bytes B"
+        raise SpecError(f"{exc}; {hint}") from None
     plan = make_plan(spec, source, region_for(args.region), settings)
     v = plan.volumes
     console.print(
@@ -153,7 +158,7 @@ def add_plan_command(subcommands: Any) -> None:
     plan = subcommands.add_parser(
         "plan", help="estimate a run's time, AWS cost and AWS limits before running it", description=__doc__
     )
-    plan.add_argument("spec", type=Path)
+    plan.add_argument("spec", type=Path, help="the pipeline's spec file (TOML)")
     size_group = plan.add_mutually_exclusive_group()
     size_group.add_argument("--rows", type=at_least(1), help="plan for this many source lines")
     size_group.add_argument("--source-bytes", type=at_least(1), help="plan for this many bytes of JSON lines")

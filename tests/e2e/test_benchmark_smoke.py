@@ -59,7 +59,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     # The cost model's rates, read back as `batchml plan` reads them.
     rates = rates_from_mapping(json.loads((tmp_path / "rates.json").read_text()), "rates.json")
     assert rates.machine.cores == results["machine"]["cores"] and rates.scoring_rows_per_second_per_core > 0
-    assert rates.stages["staging"].seconds_per_unit > 0 and rates.table_bytes_per_row["raw"] > 0
+    # A few thousand rows say nothing of the per-row times (a fit may give them 0): sizes they do.
+    assert rates.table_bytes_per_row["raw"] > 0 and rates.raw_bytes_per_source_byte > 0
 
     targets = results["targets"]
     assert {t["name"] for t in targets} == TARGETS

@@ -82,3 +82,13 @@ def test_a_region_without_prices_is_a_clear_error() -> None:
     result = batchml("plan", str(SPEC), "--rows", "1000", "--backend", "aws", "--region", "mars-1", check=False)
     assert result.returncode == 2
     assert "prices.toml has no prices for region 'mars-1' (it has us-east-1)" in " ".join(result.stderr.split())
+
+
+def test_a_source_that_is_not_there_says_how_to_plan_without_it(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.read_text().replace('"../../demo-output/data"', f'"{tmp_path / "nothing"}"'))
+    for name in ("staging.sql", "features.sql"):
+        (tmp_path / name).write_text((SPEC.parent / name).read_text())
+    result = batchml("plan", str(spec), check=False)
+    assert result.returncode == 2
+    assert "give its size: --rows N or --source-bytes B" in " ".join(result.stderr.split())
