@@ -69,6 +69,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# LightGBM's wheel links the system's OpenMP runtime (libgomp.so.1), which the slim base lacks
+# (scikit-learn bundles its own copy; LightGBM does not). Its own layer, below the venv, so it is
+# fetched once, not on every dependency change.
+# apt's lists and package caches go with the same layer (80 MB left in it otherwise).
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends libgomp1 \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+
 # uid 10001: above any host's regular users, so a file it writes is never mistaken for theirs.
 # /work is world-writable (sticky, like /tmp) because compose and DockerTaskRunner may run the
 # image as the host user's uid instead, and DuckDB spills to ./.tmp under memory pressure.

@@ -148,7 +148,18 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
         "scoring_over_rowwise": round(scoring / rowwise, 1) if scoring and rowwise else None,
         "peak_memory_bytes": p["peak_rss_bytes"],
         "floor_peak_memory_bytes": f["peak_rss_bytes"] if f else None,
+        "training_over_floor": _training_over_floor(p, f),
     }
+
+
+def _training_over_floor(pipeline: dict[str, Any], floor: dict[str, Any] | None) -> float | None:
+    """The training stage (a task: sample query, fits, model file and card) against the floor's
+    sample query and fits alone, in one plain process."""
+    stage = pipeline["stages"].get("training", {}).get("seconds")
+    if not stage or not floor:
+        return None
+    alone = floor["phases"].get("training_sample", 0.0) + floor["phases"].get("training", 0.0)
+    return round(stage / alone, 3) if alone else None
 
 
 def _concurrency(args: argparse.Namespace, dataset: Dataset, main: dict[str, Any], console: Console) -> dict[str, Any]:

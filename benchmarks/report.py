@@ -31,8 +31,8 @@ METHOD = """\
   (data, model, results table) or a bigger machine, not better orchestration.
 - **Row by row** (`benchmarks/rowwise.py`): the seed's approach on one core for 3,000
   unlabelled lines: `json.loads`, the features in plain Python, a one-row DataFrame,
-  `TrainedModel.predict` (value and interval, three models). Its predictions are compared
-  with the floor's for the same ids.
+  `TrainedModel.predict` (value and interval: the point model and the interval's model).
+  Its predictions are compared with the floor's for the same ids.
 - **Task overhead** (`benchmarks/overhead.py`): a 1,000-row batch planted beside the run,
   run through the pipeline's own task runner; its time minus the in-process prediction.
 - **Concurrency**: the pipeline again at `max_concurrency = 1`, on the largest data set;
@@ -180,7 +180,8 @@ def _details(results: dict[str, Any]) -> list[str]:
                 out.append(
                     f"- against the seed's own figure ({SEED_ROWS_PER_VCPU} rows/s per vCPU, issue #7) scoring per "
                     f"core is {scoring / SEED_ROWS_PER_VCPU:,.0f}x; against this benchmark's row-by-row run "
-                    f"(three models per row, as `TrainedModel.predict`) {run['summary']['scoring_over_rowwise']:,.0f}x"
+                    "(the point and interval models per row, as `TrainedModel.predict`) "
+                    f"{run['summary']['scoring_over_rowwise']:,.0f}x"
                 )
         o = run.get("task_overhead")
         if o:

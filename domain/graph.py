@@ -24,6 +24,9 @@ class Stage:
     kind: StageKind
     retry: RetrySpec
     description: str
+    # A function stage whose first part fans out over the source's ingest items (on AWS one
+    # Lambda invocation each, so no invocation grows with the data; locally one call does all).
+    ingest_fan_out: bool = False
 
     @property
     def timeout_seconds(self) -> int:
@@ -35,6 +38,7 @@ class StageGraph:
     stages: tuple[Stage, ...]
     max_concurrency: int
     failure_route: str = "record_failure"
+    ingest_concurrency: int = 1
 
     def stage(self, name: str) -> Stage:
         for s in self.stages:
@@ -70,7 +74,12 @@ def build_graph(spec: PipelineSpec) -> StageGraph:
             kind=_KINDS.get(name, StageKind.FUNCTION),
             retry=spec.retry_for(name),
             description=_DESCRIPTIONS[name],
+            ingest_fan_out=name == "staging",
         )
         for name in STAGE_NAMES
     )
-    return StageGraph(stages=stages, max_concurrency=spec.batches.max_concurrency)
+    return StageGraph(
+        stages=stages,
+        max_concurrency=spec.batches.max_concurrency,
+        ingest_concurrency=spec.source.ingest_concurrency,
+    )

@@ -156,5 +156,11 @@ def results_location(table: str, run_id: str) -> str:
     return f"{results_prefix(table)}run_id={run_id}/"
 
 
+def empty_results_location(table: str) -> str:
+    """Where the results table points before its first publish: a folder nothing is written to
+    (its '_' makes Athena skip it even if something were)."""
+    return f"{results_prefix(table)}_empty/"
+
+
 def published_history_key(table: str) -> str:
     return f"{results_prefix(table)}_published.json"

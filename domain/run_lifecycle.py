@@ -8,17 +8,21 @@ from typing import Any
 from domain.context import RunContext
 from domain.errors import RunLockedError, SpecError
 from domain.graph import StageKind, build_graph
+from domain.ports.run_store import LockHolder
 from domain.run_state import Failure, RunState, StageRecord
 from domain.services.batching import load_manifest
+from domain.services.publication import protected_locations
+from domain.services.removal import remove_tables
 from domain.services.training import card_report, load_card
 from domain.spec import STAGE_NAMES, PipelineSpec
 
+# How long a lock the local orchestrator holds may stay silent: it renews it every 30 s.
 LOCK_STALE_AFTER_SECONDS = 300.0
 
 
 def lock_stale_after(spec: PipelineSpec) -> float:
-    """How long a silent lock is honoured: the local orchestrator renews it every 30 s, but on
-    AWS nothing does while a Fargate task runs, so never less than the longest stage timeout."""
+    """How long a silent lock is honoured on AWS, where nothing renews it while a Fargate task
+    runs: never less than the longest stage timeout (plus a minute)."""
     longest = max(spec.retry_for(stage).timeout_seconds for stage in STAGE_NAMES)
     return max(LOCK_STALE_AFTER_SECONDS, longest + 60.0)
 
@@ -40,6 +44,11 @@ def check_resumable(ctx: RunContext, state: RunState | None, resume: bool, finge
         raise SpecError(f"run {ctx.run_id} already succeeded; there is nothing to resume")
     if state.status == "ABANDONED":
         raise SpecError(f"run {ctx.run_id} was abandoned (a later run cleaned up its data); start a new run")
+    if state.failure is not None and state.failure.data_removed:
+        raise SpecError(
+            f"run {ctx.run_id} ran out of disk and its intermediate data was removed to free it; "
+            "free some space and start a new run"
+        )
     changed = sorted(
         k for k in fingerprints.keys() | state.fingerprints.keys() if fingerprints.get(k) != state.fingerprints.get(k)
     )
@@ -50,19 +59,18 @@ def check_resumable(ctx: RunContext, state: RunState | None, resume: bool, finge
         )
 
 
-def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
-    """Take the root's lock and return the run's state: new, or the persisted one to resume."""
+def start_run(ctx: RunContext, now: float, *, resume: bool = False, stale_after: float | None = None) -> RunState:
+    """Take the root's lock and return the run's state: new, or the persisted one to resume.
+
+    `stale_after`: how long the lock may go without a heartbeat before another run takes it
+    over; by default the AWS figure (`lock_stale_after`), the local orchestrator passes its own."""
     run_store = ctx.ports.run_store
     fingerprints = run_fingerprints(ctx)
     check_resumable(ctx, run_store.load(ctx.run_id), resume, fingerprints)
-    stale_after = lock_stale_after(ctx.spec)
+    stale_after = stale_after if stale_after is not None else lock_stale_after(ctx.spec)
     holder = run_store.acquire_lock(ctx.run_id, now, stale_after)
     if holder is not None:
-        raise RunLockedError(
-            f"run {holder} is active on {ctx.ports.store.uri('')}: wait for it to end "
-            f"(if it died, its lock is taken over at once on the same machine, else {stale_after:.0f}s after "
-            f"its last heartbeat), or, if it was stopped, continue it with --resume {holder}"
-        )
+        raise RunLockedError(locked_message(ctx, holder, run_store.lock_holder(), now, stale_after))
     state = run_store.load(ctx.run_id) or RunState(
         run_id=ctx.run_id,
         fingerprints=fingerprints,
@@ -72,6 +80,20 @@ def start_run(ctx: RunContext, now: float, *, resume: bool = False) -> RunState:
     run_store.save(state)
     ctx.ports.events.emit("run_started", stages=len(state.stages), resumed=bool(state.stages))
     return state
+
+
+def locked_message(ctx: RunContext, run_id: str, holder: LockHolder | None, now: float, stale_after: float) -> str:
+    """Who holds the root and when its lock can be taken over, in the holder's own terms."""
+    text = f"run {run_id} is active on {ctx.ports.store.uri('')}: wait for it to end"
+    if holder is not None and holder.run_id == run_id:
+        silent = (holder.stale_after if holder.stale_after is not None else stale_after) / 60
+        left, ago = max(0.0, holder.stale_at(stale_after) - now), now - holder.heartbeat
+        text += (
+            f". If it died, its lock is taken over at once on {holder.host or 'the machine it ran on'}, "
+            f"from elsewhere once its heartbeat is {silent:g} minutes old (last heartbeat {ago:.0f}s ago, "
+            f"so in {left:.0f}s)"
+        )
+    return f"{text}. If it was stopped, continue it with --resume {run_id}"
 
 
 def record_stage(ctx: RunContext, state: RunState, stage: str, record: StageRecord) -> None:
@@ -88,12 +110,21 @@ def fail_run(
     batch: int | None = None,
     *,
     retryable: bool | None = None,
+    disk_full: bool = False,
 ) -> None:
-    """The failure route: record what failed and where; published results stay as they were."""
+    """The failure route: record what failed and where; published results stay as they were.
+
+    A run that filled the disk (`disk_full`) also removes its intermediate data, unless the spec
+    keeps it, so the next run finds room: it cannot be resumed then, and says so."""
+    removing = disk_full and not ctx.spec.output.keep_intermediates
     state.status, state.finished_at = "FAILED", now
-    state.failure = Failure(stage=stage, error=error, batch=batch, retryable=retryable)
-    ctx.ports.run_store.save(state)
+    state.failure = Failure(stage=stage, error=error, batch=batch, retryable=retryable, data_removed=removing)
+    ctx.ports.run_store.save(state)  # the run store keeps room for this even on a full disk
     ctx.ports.events.emit("run_failed", stage=stage, batch=batch, error=error)
+    if removing:
+        unpublished = [*ctx.layout.intermediate_tables, ctx.layout.results]
+        removed = remove_tables(ctx.ports, unpublished, protected_locations(ctx.ports, ctx.spec.output.table))
+        ctx.ports.events.emit("disk_freed", objects_deleted=removed.objects)
     ctx.ports.run_store.release_lock(ctx.run_id)
 
 

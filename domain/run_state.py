@@ -20,6 +20,9 @@ class StageRecord:
     attempts: int = 0
     seconds: float = 0.0
     report: dict[str, Any] = field(default_factory=dict)
+    # When the stage's current attempt began: a stage that runs over several invocations
+    # (AWS) checks its timeout against this.
+    started_at: float | None = None
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Failure:
     batch: int | None = None
     # False: an error no retry or resume can fix (bad SQL, data or spec); None: not known.
     retryable: bool | None = None
+    data_removed: bool = False  # its intermediate data was removed to free a full disk: not resumable
 
 
 @dataclass

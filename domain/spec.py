@@ -89,7 +89,7 @@ class SqlSection(_Section):
 
 class ModelSection(_Section):
     label: str
-    estimator: Literal["ridge", "hist_gradient_boosting"] = "hist_gradient_boosting"
+    estimator: Literal["lightgbm", "hist_gradient_boosting", "ridge"] = "lightgbm"
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     interval_coverage: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
     training_sample_cap: Annotated[int, Field(ge=10)] = 200_000
@@ -112,6 +112,29 @@ class BatchSection(_Section):
     max_batches: Annotated[int, Field(ge=1, le=100_000)] = 10_000
 
 
+# Names batchml uses itself: the local catalog's own table, its internal prefixes and separator
+# (DuckDB's bound inputs `__in_*`, Athena's working tables `<table>__<digest>`), and the run
+# tables `batchml query --run` shows by name. A results table must not take one of them.
+RESERVED_TABLE_PREFIXES = ("batchml_",)
+RUN_TABLE_NAMES = ("raw", "line_index", "staging", "rejects", "features", "scoring", "predictions")
+# The rejects table adds "_rejects" and must stay within the 128 characters of an identifier.
+MAX_TABLE_NAME = 120
+
+
+def check_table_name(name: str) -> str:
+    """`name` if a results table may have it; ValueError saying why not."""
+    if name.startswith(RESERVED_TABLE_PREFIXES) or "__" in name or name.startswith("_"):
+        raise ValueError(
+            f"results table name {name!r} is reserved for batchml's own tables (names starting with "
+            f"{RESERVED_TABLE_PREFIXES[0]!r} or '_', or holding '__'): choose another"
+        )
+    if name in RUN_TABLE_NAMES:
+        raise ValueError(f"results table name {name!r} is the name of a run's own table in `batchml query --run`")
+    if len(name) > MAX_TABLE_NAME:
+        raise ValueError(f"results table name is {len(name)} characters long; at most {MAX_TABLE_NAME}")
+    return name
+
+
 class OutputSection(_Section):
     root: str
     table: str
@@ -121,7 +144,7 @@ class OutputSection(_Section):
     @field_validator("table")
     @classmethod
     def _table(cls, v: str) -> str:
-        return check_identifier(v, "results table name")
+        return check_table_name(check_identifier(v, "results table name"))
 
 
 class PipelineSpec(_Section):

@@ -14,14 +14,12 @@ from typing import Any
 
 from entrypoints.spec_loader import load_spec
 
-DEFAULT_INLINE_MAP_THRESHOLD = 40
-
 
 def cmd_asl(args: argparse.Namespace, console: Any = None) -> int:
     # The graph is built inside the adapter: only the composition root imports domain and adapters both.
     from adapters.aws.state_machine import render_spec  # AWS code loads only for this command
 
-    text = render_spec(load_spec(args.spec), inline_map_threshold=args.inline_map_threshold)
+    text = render_spec(load_spec(args.spec))
     if args.out is None:
         sys.stdout.write(text)
         return 0
@@ -35,12 +33,6 @@ def add_asl_command(subparsers: Any) -> argparse.ArgumentParser:
     asl = subparsers.add_parser("asl", help="compile a spec's stage graph into the Step Functions definition")
     asl.add_argument("spec", type=Path, help="the pipeline's spec file")
     asl.add_argument("--out", type=Path, help="write the definition here instead of printing it")
-    asl.add_argument(
-        "--inline-map-threshold",
-        type=int,
-        default=DEFAULT_INLINE_MAP_THRESHOLD,
-        help="batch counts above this use a Distributed Map (default %(default)s)",
-    )
     asl.set_defaults(func=cmd_asl)
     parser: argparse.ArgumentParser = asl
     return parser

@@ -36,6 +36,16 @@ def run_on_aws(
             "`terraform output` (see terraform/README.md)"
         )
     container = containers.build_container(spec, settings, "", aws)
+    changed = containers.deployed_differences(container, spec, aws.state_machine_arn)
+    if changed:
+        # Terraform deploys one spec's compilation; this spec's concurrency, retries or timeouts
+        # would otherwise be another's (issue 13, finding 5).
+        shown = "; ".join(changed[:8]) + (f"; and {len(changed) - 8} more" if len(changed) > 8 else "")
+        raise SpecError(
+            f"the deployed state machine is not {spec_file}'s compilation ({len(changed)} difference(s): {shown}). "
+            f"Deploy this spec's: `batchml deploy {spec_file}`, or render it for Terraform "
+            f"(`batchml asl {spec_file} --out terraform/statemachine/pipeline.asl.json`) and apply"
+        )
     if resume:
         spec_uri = resumed_spec(container, spec, run_id)
         execution_name = f"{run_id}-resume-{int(time.time())}"  # names are unique per machine for 90 days

@@ -14,9 +14,8 @@ from rich.markup import escape
 
 from domain.context import Ports
 from domain.errors import BatchmlError, RunInterrupted, SpecError, StageError
-from domain.faults import FaultPlan
 from domain.identifiers import check_run_id
-from domain.run_lifecycle import start_run
+from domain.run_lifecycle import LOCK_STALE_AFTER_SECONDS, start_run
 from domain.run_state import RunState
 from domain.services.publishing import rollback
 from domain.spec import STAGE_NAMES, PipelineSpec
@@ -24,13 +23,14 @@ from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
+from entrypoints.deploy_command import add_deploy_command
 from entrypoints.lake import add_lake_arguments, open_lake
 from entrypoints.plan_command import add_plan_command
 from entrypoints.query_command import add_query_command
 from entrypoints.report_command import add_report_command, write_run_report
 from entrypoints.runs_command import add_runs_command
 from entrypoints.settings import Settings
-from entrypoints.spec_loader import load_spec
+from entrypoints.spec_loader import load_spec, root_note
 from entrypoints.summary import print_summary
 from entrypoints.validate_command import add_validate_command, check_model_params, check_sql_parses
 
@@ -42,6 +42,7 @@ def new_run_id() -> str:
 def run_pipeline(
     spec_file: Path, spec: PipelineSpec, settings: Settings, console: Console, resume: str | None = None
 ) -> RunState:
+    faults = settings.fault_plan(spec)  # checked before anything is locked
     if settings.backend_for(spec) == "aws":
         return run_pipeline_on_aws(spec_file, spec, settings, console, resume)
     container = containers.build_container(spec, settings, spec_file)
@@ -50,8 +51,9 @@ def run_pipeline(
     try:
         with containers.progress_display(len(STAGE_NAMES), console) as display:
             ctx = containers.run_context(container, spec, run_id, display)
-            state = start_run(ctx, time.time(), resume=resume is not None)
-            state = containers.orchestrator(container, ctx, FaultPlan.parse(settings.faults)).execute(state)
+            # The local orchestrator renews the lock every 30 s: five silent minutes mean it died.
+            state = start_run(ctx, time.time(), resume=resume is not None, stale_after=LOCK_STALE_AFTER_SECONDS)
+            state = containers.orchestrator(container, ctx, faults).execute(state)
         from entrypoints.run_ledger import record_or_warn  # the cost model: loaded once the run has ended
 
         record_or_warn(console, ctx, state, settings.backend_for(spec), settings)
@@ -115,6 +117,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     # A typo in the SQL is found now, with its line, not after staging has read the whole source.
     check_sql_parses(spec)
     settings = Settings.from_environment(backend=args.backend, task_runner=args.task_runner)
+    note = root_note(args.spec, spec)
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     state = run_pipeline(args.spec, spec, settings, console, resume=args.resume)
     return 0 if state.status == "SUCCEEDED" else 1
 
@@ -190,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     back.set_defaults(func=cmd_rollback)
     add_report_command(sub)
     add_asl_command(sub)
+    add_deploy_command(sub)
     add_validate_command(sub)
     add_plan_command(sub)
     return top
@@ -215,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         errors.print(f"\n[yellow]interrupted:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 130  # the shell's code for a command ended by SIGINT
-    except (BatchmlError, FileNotFoundError) as exc:
-        # Messages name spec sections as "[model] ...": printed as text, not read as markup.
+    except (BatchmlError, OSError) as exc:
+        # Messages name spec sections as "[model] ...": printed as text, not read as markup. An
+        # OSError (a full disk when taking the lock, a missing file) is said in one line too.
         errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
 

@@ -157,6 +157,9 @@ class Container(containers.DeclarativeContainer):
             store=s3_store,
             workgroup=config.aws.athena_workgroup,
             output_location=config.aws.athena_output,
+            encryption=config.aws.athena_encryption,
+            journal_prefix=config.aws.journal_prefix,
+            wait_seconds=config.aws.wait_seconds,
         ),
         hybrid=providers.Singleton(
             deferred("adapters.local.duckdb_s3_engine:DuckDBOnS3SqlEngine"),
@@ -214,14 +217,22 @@ class Container(containers.DeclarativeContainer):
 
 
 def build_container(
-    spec: PipelineSpec, settings: Settings, spec_file: Path | str, aws: AwsSettings | None = None
+    spec: PipelineSpec,
+    settings: Settings,
+    spec_file: Path | str,
+    aws: AwsSettings | None = None,
+    *,
+    run_id: str | None = None,
+    wait: float | None = None,
 ) -> Container:
-    """`spec_file`: where tasks read the spec (a local path; for aws, the spec's s3:// URI)."""
+    """`spec_file`: where tasks read the spec (a local path; for aws, the spec's s3:// URI).
+    `run_id` and `wait` (aws): a stage invocation journals its run's Athena statements and waits
+    for them at most `wait` seconds (entrypoints/lambda_handlers.py)."""
     backend = settings.backend_for(spec)
     if backend not in BACKENDS:
         raise SpecError(f"backend {backend!r} is not available in this build (available: {list(BACKENDS)})")
     if backend == "aws":
-        return _aws_container(spec, str(spec_file), aws or AwsSettings.from_environment())
+        return _aws_container(spec, str(spec_file), aws or AwsSettings.from_environment(), run_id, wait)
     if backend == "hybrid":
         return _hybrid_container(spec, Path(spec_file), settings, aws or AwsSettings.from_environment())
     if settings.task_runner not in TASK_RUNNERS:
@@ -306,7 +317,9 @@ def _s3_root(spec: PipelineSpec) -> tuple[str, str]:
         ) from None
 
 
-def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Container:
+def _aws_container(
+    spec: PipelineSpec, spec_uri: str, aws: AwsSettings, run_id: str | None = None, wait: float | None = None
+) -> Container:
     bucket, prefix = _s3_root(spec)
     container = Container()
     container.config.from_dict(
@@ -322,6 +335,9 @@ def _aws_container(spec: PipelineSpec, spec_uri: str, aws: AwsSettings) -> Conta
                 "endpoint_url": aws.endpoint_url,
                 "athena_workgroup": aws.athena_workgroup,
                 "athena_output": aws.athena_output,
+                "athena_encryption": aws.athena_encryption(),
+                "journal_prefix": f"runs/{run_id}/athena/" if run_id and wait is not None else None,
+                "wait_seconds": wait,
                 "glue_database": aws.glue_database,
                 "ecs_cluster": aws.ecs_cluster,
                 "task_definitions": {"train": aws.train_task_definition, "predict": aws.predict_task_definition},
@@ -355,10 +371,10 @@ def _hybrid_container(spec: PipelineSpec, spec_file: Path, settings: Settings, a
     return container
 
 
-def batch_items_location(container: Container, ctx: RunContext) -> tuple[str, str]:
-    """(bucket, key in the bucket) of the run's batch list: what a Step Functions Map reads."""
+def s3_location(container: Container, key: str) -> tuple[str, str]:
+    """(bucket, key in the bucket) of a key under the output root: what a Step Functions Map reads."""
     store: S3ObjectStore = container.s3_store()
-    return store.bucket, store.full_key(ctx.layout.batch_items_key)
+    return store.bucket, store.full_key(key)
 
 
 def run_context(container: Container, spec: PipelineSpec, run_id: str, *displays: EventLog) -> RunContext:
@@ -447,6 +463,23 @@ def chart_renderer() -> Any:
 
 def progress_display(stage_count: int, console: Console) -> RichProgressEventLog:
     return RichProgressEventLog(stage_count, console)
+
+
+def deployed_differences(
+    container: Container, spec: PipelineSpec, state_machine_arn: str, *, deploy: bool = False
+) -> list[str]:
+    """How the deployed state machine differs from the spec's compilation (empty: it is it);
+    with `deploy`, make it the spec's compilation (UpdateStateMachine) and say what changed."""
+    from adapters.aws.deployed_definition import DefinitionMismatch, StateMachineDeployment
+    from adapters.aws.state_machine import render_spec
+
+    deployment = StateMachineDeployment(container.sfn(), state_machine_arn)
+    try:
+        if deploy:
+            return deployment.deploy(render_spec(spec))
+        return deployment.differences(render_spec(spec))
+    except DefinitionMismatch as exc:
+        raise SpecError(f"state machine {state_machine_arn}: {exc}; redeploy it with terraform apply") from None
 
 
 def launcher(container: Container, state_machine_arn: str, *events: EventLog) -> StepFunctionsLauncher:

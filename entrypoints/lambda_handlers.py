@@ -20,37 +20,33 @@ from typing import Any
 from domain.context import RunContext
 from domain.errors import RunLockedError, SpecError
 from domain.identifiers import check_run_id
-from domain.pipeline import run_function_stage
 from domain.retry import is_retryable
 from domain.run_lifecycle import (
     end_run_failed,
     lock_stale_after,
-    record_stage,
     running_stage,
     start_run,
     succeed_run,
 )
-from domain.run_state import RunState, StageRecord
+from domain.run_state import RunState
+from domain.services import ingest
+from domain.stage_invocation import invoke_stage, scalars
 from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_source import load_spec_uri
 
 containers.preload_aws_adapters()  # at Lambda init, not in the first invocation
 
-TRANSIENT_ERROR = "TransientError"
-PERMANENT_ERROR = "PermanentError"
-# What the state machine's Retry on a Lambda stage should list: our transient failures plus
-# Lambda's own service errors. PERMANENT_ERROR is deliberately absent.
-RETRYABLE_ERRORS = [
-    TRANSIENT_ERROR,
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
+# How long one invocation waits for its Athena queries before it returns RUNNING and Step
+# Functions invokes it again (adapters/aws/asl_states.py): waiting in a Wait state costs nothing,
+# waiting in a Lambda costs its GB-seconds. And how far from the function's timeout it stops.
+WAIT_SECONDS = 45.0
+DEADLINE_MARGIN_SECONDS = 60.0
 MAX_ERROR_TEXT = 4000  # run.json keeps the gist of a failure, CloudWatch keeps the rest
 
 
+# Step Functions sees these class names as the error names: the state machine's Retry lists
+# TransientError (adapters/aws/asl_states.py FUNCTION_RETRYABLE_ERRORS), never PermanentError.
 class TransientError(Exception):
     """A stage failed in a way a retry may fix (throttling, a network blip, a transient query error)."""
 
@@ -73,11 +69,21 @@ class RunEvent:
             raise PermanentError(f"bad event {json.dumps(event, default=str)[:500]}: {exc}") from None
 
 
-def _context(run: RunEvent) -> tuple[RunContext, containers.Container]:
+def _context(run: RunEvent, wait_seconds: float | None = None) -> tuple[RunContext, containers.Container]:
     aws = AwsSettings.from_environment()
     spec = load_spec_uri(run.spec_uri, containers.s3_client(aws))
-    container = containers.build_container(spec, Settings.from_environment(backend="aws"), run.spec_uri, aws)
+    settings = Settings.from_environment(backend="aws")
+    container = containers.build_container(spec, settings, run.spec_uri, aws, run_id=run.run_id, wait=wait_seconds)
     return containers.run_context(container, spec, run.run_id), container
+
+
+def wait_budget(context: object) -> float:
+    """How long this invocation may wait for its queries: WAIT_SECONDS, and always well inside
+    the function's own timeout (Lambda stops at 900 s at most), whatever it is configured to."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return WAIT_SECONDS
+    return max(min(WAIT_SECONDS, float(remaining()) / 1000 - DEADLINE_MARGIN_SECONDS), 1.0)
 
 
 def _state(ctx: RunContext, run: RunEvent, first: bool, now: float) -> RunState:
@@ -96,90 +102,76 @@ def _state(ctx: RunContext, run: RunEvent, first: bool, now: float) -> RunState:
     return existing
 
 
-_RESERVED = frozenset({"event", "run_id", "stage", "seconds", "attempts"})
-
-
-def _scalars(report: dict[str, Any]) -> dict[str, Any]:
-    """What goes back to Step Functions and into events: scalars only (the full report stays in
-    run.json), never overriding the fields the handler sets itself."""
-    return {k: v for k, v in report.items() if isinstance(v, (int, float, str, bool)) and k not in _RESERVED}
-
-
 def _step_functions_error(stage: str, exc: BaseException) -> Exception:
     kind = TransientError if is_retryable(exc) else PermanentError
     return kind(f"[{stage}] {type(exc).__name__}: {exc}")
 
 
-def _execute(ctx: RunContext, state: RunState, stage: str) -> dict[str, Any]:
-    if state.stage_done(stage):  # a resumed run (or a redriven execution) skips finished stages
-        ctx.ports.events.emit("stage_skipped", stage=stage, reason="completed earlier in this run")
-        return state.report(stage)
-    previous = state.stages.get(stage)
-    attempt = previous.attempts + 1 if previous else 1
-    started = time.perf_counter()
-    ctx.ports.events.emit("stage_started", stage=stage, kind="function", attempt=attempt)
-    record_stage(ctx, state, stage, StageRecord("RUNNING", attempt))
-    try:
-        report = run_function_stage(ctx, stage)
-    except Exception as exc:
-        seconds = round(time.perf_counter() - started, 3)
-        record_stage(ctx, state, stage, StageRecord("FAILED", attempt, seconds))
-        ctx.ports.events.emit("stage_failed", stage=stage, error=str(exc), error_type=type(exc).__name__)
-        raise
-    seconds = round(time.perf_counter() - started, 3)
-    record_stage(ctx, state, stage, StageRecord("SUCCEEDED", attempt, seconds, report))
-    ctx.ports.events.emit("stage_succeeded", stage=stage, seconds=seconds, attempts=attempt, **_scalars(report))
-    return report
-
-
-def run_stage(event: dict[str, Any], stage: str, *, first: bool = False, last: bool = False) -> dict[str, Any]:
-    """The body every stage handler shares."""
+def run_stage(
+    event: dict[str, Any], stage: str, context: object = None, *, first: bool = False, last: bool = False
+) -> dict[str, Any]:
+    """The body every stage handler shares: one invocation of the stage (domain/stage_invocation.py).
+    Returns `status` (SUCCEEDED, RUNNING or INGEST) and, for a fan-out, where its list is."""
     run = RunEvent.parse(event)
     try:
-        ctx, container = _context(run)
+        ctx, container = _context(run, wait_budget(context))
         state = _state(ctx, run, first, time.time())
-        report = _execute(ctx, state, stage)
-        if last:
+        invocation = invoke_stage(ctx, state, stage, time.time)
+        if last and invocation.status == "SUCCEEDED":
             succeed_run(ctx, state, time.time())
-        if stage == "batch_planning":
-            bucket, key = containers.batch_items_location(container, ctx)
-            report = {**report, "bucket": bucket, "items_key": key}
+        bucket, key = containers.s3_location(container, invocation.fan_out.key) if invocation.fan_out else ("", "")
     except Exception as exc:
         raise _step_functions_error(stage, exc) from exc
-    return {"run_id": run.run_id, "stage": stage, **_scalars(report)}
+    count = invocation.fan_out.count if invocation.fan_out else 0
+    step = {"status": invocation.status, "count": count, "items_key": key, "bucket": bucket}
+    return {"run_id": run.run_id, "stage": stage, **scalars(invocation.report), **step}
+
+
+def staging_ingest(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    """One ingest item of the staging stage's fan-out (a Map iteration): a file, or a byte range
+    of a large one, into the raw table. Bounded by the item's size, far inside Lambda's 900 s."""
+    run = RunEvent.parse(event)
+    try:
+        item = int(event["item"])
+        ctx, _ = _context(run)
+        return {"run_id": run.run_id, **ingest.ingest_one(ctx, item)}
+    except (KeyError, ValueError) as exc:
+        raise PermanentError(f"bad ingest event {json.dumps(event, default=str)[:300]}: {exc}") from None
+    except Exception as exc:
+        raise _step_functions_error("staging", exc) from exc
 
 
 def pre_cleanup(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "pre_cleanup", first=True)
+    return run_stage(event, "pre_cleanup", context, first=True)
 
 
 def staging(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "staging")
+    return run_stage(event, "staging", context)
 
 
 def features(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "features")
+    return run_stage(event, "features", context)
 
 
 def batch_planning(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    """Returns `batches`, `bucket` and `items_key` (the batch list's key in the bucket): the Map reads them."""
-    return run_stage(event, "batch_planning")
+    """Returns `count`, `bucket` and `items_key`: the batches still to predict, which the Map reads."""
+    return run_stage(event, "batch_planning", context)
 
 
 def results_table(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "results_table")
+    return run_stage(event, "results_table", context)
 
 
 def aggregation(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "aggregation")
+    return run_stage(event, "aggregation", context)
 
 
 def publish(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "publish")
+    return run_stage(event, "publish", context)
 
 
 def cleanup(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    return run_stage(event, "cleanup", last=True)
+    return run_stage(event, "cleanup", context, last=True)
 
 
 def error_text(error: Any) -> str:

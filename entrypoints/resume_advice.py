@@ -16,11 +16,18 @@ def can_resume(state: RunState) -> bool:
         return True  # killed, or still going elsewhere (the lock says which)
     if state.status != "FAILED":
         return False
+    if state.failure is not None and state.failure.data_removed:
+        return False  # its intermediate data was removed to free a full disk
     return state.failure is None or state.failure.retryable is not False
 
 
 def next_step(state: RunState, resume_command: str, rerun_command: str) -> str:
     """The summary's last advice for a failed run."""
+    if state.failure is not None and state.failure.data_removed:
+        return (
+            "Next:    the disk was full: the run's intermediate data was removed. Free some space, then start a "
+            f"new run: {rerun_command}"
+        )
     if can_resume(state):
         return f"Resume:  {resume_command}"
     return (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # fork server starts with the same value.
 from adapters.local.forkserver_runner import SPIN_COUNT
 from domain.errors import SpecError
+from domain.faults import FaultPlan
 from domain.spec import PipelineSpec
 
 
@@ -26,6 +27,16 @@ def _positive_int(env: os._Environ[str], name: str, default: int) -> int:
     return int(text)
 
 
+def _fault_plan(text: str) -> str:
+    """BATCHML_FAULTS, checked whole here, before any run takes a lock: a rule that cannot be
+    honoured is a one-line SpecError (exit 2), never a traceback mid-run or a rule that never fires."""
+    try:
+        FaultPlan.parse(text)
+    except ValueError as exc:
+        raise SpecError(f"BATCHML_FAULTS={text!r}: {exc}") from None
+    return text
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     """Where the AWS deployment's pieces are; Terraform sets these on every Lambda and task."""
@@ -33,7 +44,9 @@ class AwsSettings:
     region: str
     endpoint_url: str | None  # an emulator (moto, LocalStack) instead of AWS
     athena_workgroup: str
-    athena_output: str | None  # s3:// for query results, unless the workgroup enforces its own
+    athena_output: str | None  # s3:// for query results (the workgroup does not enforce its own)
+    athena_encryption_option: str | None  # SSE_S3 or SSE_KMS, for query results and CTAS output
+    athena_kms_key: str | None
     glue_database: str
     ecs_cluster: str
     train_task_definition: str
@@ -42,6 +55,15 @@ class AwsSettings:
     security_groups: tuple[str, ...]
     container_name: str
     state_machine_arn: str | None
+
+    def athena_encryption(self) -> dict[str, str] | None:
+        """Athena's EncryptionConfiguration for what queries write (results and CTAS tables)."""
+        if not self.athena_encryption_option:
+            return None
+        configuration = {"EncryptionOption": self.athena_encryption_option}
+        if self.athena_kms_key:
+            configuration["KmsKey"] = self.athena_kms_key
+        return configuration
 
     @classmethod
     def from_environment(cls) -> AwsSettings:
@@ -55,6 +77,8 @@ class AwsSettings:
             endpoint_url=env.get("BATCHML_AWS_ENDPOINT_URL") or None,
             athena_workgroup=env.get("BATCHML_ATHENA_WORKGROUP", "primary"),
             athena_output=env.get("BATCHML_ATHENA_OUTPUT") or None,
+            athena_encryption_option=env.get("BATCHML_ATHENA_ENCRYPTION") or None,
+            athena_kms_key=env.get("BATCHML_ATHENA_KMS_KEY") or None,
             glue_database=env.get("BATCHML_GLUE_DATABASE", "batchml"),
             ecs_cluster=env.get("BATCHML_ECS_CLUSTER", "batchml"),
             train_task_definition=env.get("BATCHML_TRAIN_TASK_DEFINITION", "batchml-train"),
@@ -89,7 +113,7 @@ class Settings:
             duckdb_memory_limit=env.get("BATCHML_DUCKDB_MEMORY_LIMIT") or None,
             predict_threads=_positive_int(env, "BATCHML_PREDICT_THREADS", 1),
             docker_image=env.get("BATCHML_IMAGE", "batchml:latest"),
-            faults=env.get("BATCHML_FAULTS", ""),
+            faults=_fault_plan(env.get("BATCHML_FAULTS", "")),
             task_attempt=_positive_int(env, "BATCHML_TASK_ATTEMPT", 1),
         )
 
@@ -110,6 +134,18 @@ class Settings:
             "train": {**base, "OMP_NUM_THREADS": str(cores)},
             "predict": {**base, "OMP_NUM_THREADS": per_batch, "BATCHML_DUCKDB_THREADS": per_batch},
         }
+
+    def fault_plan(self, spec: PipelineSpec) -> FaultPlan:
+        """The fault plan, checked against the spec (batch numbers within max_batches); faults
+        are applied by the local orchestrator, so an AWS run refuses them instead of ignoring them."""
+        plan = FaultPlan.parse(self.faults)
+        if self.faults.strip() and self.backend_for(spec) == "aws":
+            raise SpecError("BATCHML_FAULTS: fault injection works for local and hybrid runs, not on AWS")
+        try:
+            plan.check_batches(spec.batches.max_batches)
+        except ValueError as exc:
+            raise SpecError(f"BATCHML_FAULTS={self.faults!r}: {exc}") from None
+        return plan
 
     def backend_for(self, spec: PipelineSpec) -> str:
         """The backend a command uses: the flag or BATCHML_BACKEND, else the spec's."""

@@ -6,6 +6,7 @@ are reported before anything runs.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,25 @@ def _describe(error: Any) -> str:
 
 def _resolve(base: Path, value: str) -> str:
     return value if _is_uri(value) else str((base / value).resolve())
+
+
+def root_note(spec_file: Path, spec: PipelineSpec) -> str | None:
+    """Where a local [output] root really is, when the spec does not make that plain: a symbolic
+    link leads elsewhere, or '..' takes it out of the spec's folder. The loader resolves both;
+    this says so, so a lake never lands somewhere unexpected without a word."""
+    try:
+        literal = tomllib.loads(spec_file.read_text(encoding="utf-8")).get("output", {}).get("root")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(literal, str) or _is_uri(literal):
+        return None
+    real = Path(spec.output.root)
+    lexical = Path(os.path.normpath(spec_file.parent.absolute() / literal))
+    if lexical != real:
+        return f"[output] root {literal!r} is {real} (a symbolic link leads there)"
+    if ".." in Path(literal).parts and not real.is_relative_to(spec_file.parent.resolve()):
+        return f"[output] root {literal!r} is {real}, outside the spec's folder"
+    return None
 
 
 def _read_sql(spec_file: Path, section: dict[str, Any], key: str, problems: list[str]) -> None:

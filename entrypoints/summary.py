@@ -30,7 +30,7 @@ _ROWS = {
     ),
     "publish": lambda r: f"table {r['table']} (keeping runs {', '.join(r['kept_runs'])})",
     "cleanup": lambda r: _removed(r, "intermediate"),
-    "pre_cleanup": lambda r: _removed(r, "leftover"),
+    "pre_cleanup": lambda r: _removed(r, "leftover") + _rolled_forward(r),
 }
 
 
@@ -52,6 +52,11 @@ def _removed(report: dict[str, Any], what: str) -> str:
     text = f"{report['objects_deleted']:,} {what} files removed"
     tables = report.get("tables_dropped", 0)  # only engines with a catalog (Athena) drop any
     return f"{text}, {tables:,} catalog tables dropped" if tables else text
+
+
+def _rolled_forward(report: dict[str, Any]) -> str:
+    tables = report.get("tables_rolled_forward") or []
+    return f"; finished a killed run's publish ({', '.join(tables)})" if tables else ""
 
 
 def _describe(stage: str, report: dict[str, Any]) -> str:

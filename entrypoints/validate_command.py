@@ -1,6 +1,6 @@
 """`batchml validate SPEC`: everything that can be checked before a run, without running it.
 
-The spec and its SQL files (load_spec), the model parameters against scikit-learn, both SQL
+The spec and its SQL files (load_spec), the model parameters against their library, both SQL
 files parsed as Athena SQL, and a dry run of the real staging and features stages on the
 first lines of the source (a folder, or S3 for an AWS spec) with the local engine in a
 throw-away folder: a label spelled wrong, a features SELECT that drops the id or a type no
@@ -26,8 +26,9 @@ from domain.spec import PipelineSpec
 from domain.sql import substitute
 from entrypoints import containers
 from entrypoints.arg_types import at_least
+from entrypoints.native_output import native_stderr_silenced
 from entrypoints.settings import Settings
-from entrypoints.spec_loader import load_spec
+from entrypoints.spec_loader import load_spec, root_note
 
 DEFAULT_SAMPLE_LINES = 1000
 SHOWN_COLUMNS = 25
@@ -36,14 +37,15 @@ MOST_REJECTED = 0.5
 
 
 def check_model_params(spec_file: Path, spec: PipelineSpec) -> None:
-    """[model] params against scikit-learn, before any data is read. Importing scikit-learn
-    costs the CLI ~0.9 s, so a local run leaves this to its training stage (which fails on a bad
-    parameter without retrying); `validate`, and AWS runs, where a late failure costs Athena
-    scans and Fargate start-ups, check up front."""
-    from domain.ml.estimators import check_params
+    """[model] params against the estimator's library, before any data is read. Importing
+    scikit-learn or LightGBM costs the CLI ~1 s, so a local run leaves this to its training
+    stage (which fails on a bad parameter without retrying); `validate`, and AWS runs, where a
+    late failure costs Athena scans and Fargate start-ups, check up front."""
+    from domain.ml.params import check_params
 
     try:
-        check_params(spec.model.estimator, spec.model.params)
+        with native_stderr_silenced():  # LightGBM prints its refusal before raising it
+            check_params(spec.model.estimator, spec.model.params)
     except SpecError as exc:
         raise SpecError(f"{spec_file}: {exc}") from None
 
@@ -141,6 +143,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         except SpecError as exc:
             raise SpecError(f"{args.spec}: {exc}") from None
     console.print(f"{args.spec}: valid (pipeline {spec.pipeline.name}, results table {spec.output.table})")
+    note = root_note(args.spec, spec)
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if report is None:
         return 0
     staged, features = report["staging"], report["features"]

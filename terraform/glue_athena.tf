@@ -7,6 +7,7 @@ resource "aws_glue_catalog_database" "main" {
 }
 
 resource "aws_athena_workgroup" "main" {
+  # checkov:skip=CKV_AWS_82: enforcing the workgroup's configuration makes every CTAS with external_location fail (AWS: workgroups-troubleshooting); each query sets the results' location and SSE-S3/SSE-KMS encryption itself, the bucket encrypts by default, and IAM limits where the roles write
   name        = local.name_prefix
   description = "Every query of the ${local.name_prefix} pipeline: result location, encryption and scan cap enforced"
   state       = "ENABLED"
@@ -14,8 +15,13 @@ resource "aws_athena_workgroup" "main" {
   force_destroy = true
 
   configuration {
-    # Clients cannot override the location, encryption or cap below.
-    enforce_workgroup_configuration    = true
+    # Not enforced: Athena fails a CTAS that names its external_location in a workgroup that
+    # enforces its configuration (https://docs.aws.amazon.com/athena/latest/ug/workgroups-troubleshooting.html),
+    # and every table the pipeline writes is a CTAS into the run's own prefix. Each query names
+    # the result location and encryption below itself (BATCHML_ATHENA_OUTPUT and _ENCRYPTION, set
+    # on every function and task), and IAM confines where the roles may write. The scan cap
+    # applies either way: it is a data usage control, not a client-side setting.
+    enforce_workgroup_configuration    = false
     publish_cloudwatch_metrics_enabled = true
     # Athena cancels a query past this many bytes, so a runaway query has a fixed price ceiling.
     bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff

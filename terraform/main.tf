@@ -45,6 +45,8 @@ locals {
   lambda_stages = [
     "pre_cleanup",
     "staging",
+    # One invocation per ingest item of the staging stage's Map (an object, or a range of one).
+    "staging_ingest",
     "features",
     "batch_planning",
     "results_table",
@@ -58,8 +60,12 @@ locals {
 
   lambda_functions = {
     for stage in local.lambda_stages : stage => {
-      name            = "${local.name_prefix}-${replace(stage, "_", "-")}"
-      memory_mb       = coalesce(try(var.lambda_overrides[stage].memory_mb, null), var.lambda_memory_mb)
+      name = "${local.name_prefix}-${replace(stage, "_", "-")}"
+      memory_mb = coalesce(
+        try(var.lambda_overrides[stage].memory_mb, null),
+        # An ingest item parses and writes as fast as one full vCPU does, which Lambda gives from 1,769 MB.
+        stage == "staging_ingest" ? var.ingest_lambda_memory_mb : var.lambda_memory_mb,
+      )
       timeout_seconds = coalesce(try(var.lambda_overrides[stage].timeout_seconds, null), var.lambda_timeout_seconds)
     }
   }
@@ -93,8 +99,12 @@ locals {
     BATCHML_BACKEND          = "aws"
     BATCHML_AWS_REGION       = local.region
     BATCHML_ATHENA_WORKGROUP = aws_athena_workgroup.main.name
-    BATCHML_GLUE_DATABASE    = aws_glue_catalog_database.main.name
-    BATCHML_CONTAINER_NAME   = local.container_name
+    # The workgroup does not enforce these (a CTAS naming its location would fail): each query says them.
+    BATCHML_ATHENA_OUTPUT     = "s3://${aws_s3_bucket.data.bucket}/${local.athena_results_prefix}"
+    BATCHML_ATHENA_ENCRYPTION = local.use_kms ? "SSE_KMS" : "SSE_S3"
+    BATCHML_ATHENA_KMS_KEY    = local.use_kms ? local.kms_key_arn : ""
+    BATCHML_GLUE_DATABASE     = aws_glue_catalog_database.main.name
+    BATCHML_CONTAINER_NAME    = local.container_name
   }
 
   # The Lambda stages (and a workstation starting runs) also need where tasks run.

@@ -13,6 +13,7 @@ resource "aws_sfn_state_machine" "pipeline" {
   definition = templatefile("${path.module}/statemachine/pipeline.asl.json", {
     lambda_arn_pre_cleanup      = aws_lambda_function.stage["pre_cleanup"].arn
     lambda_arn_staging          = aws_lambda_function.stage["staging"].arn
+    lambda_arn_staging_ingest   = aws_lambda_function.stage["staging_ingest"].arn
     lambda_arn_features         = aws_lambda_function.stage["features"].arn
     lambda_arn_batch_planning   = aws_lambda_function.stage["batch_planning"].arn
     lambda_arn_results_table    = aws_lambda_function.stage["results_table"].arn

@@ -135,12 +135,12 @@ variable "noncurrent_version_expiration_days" {
 
 variable "athena_bytes_scanned_cutoff" {
   type        = number
-  description = "Per-query data scan limit of the Athena workgroup in bytes; Athena cancels a query that would scan more, so one runaway query costs at most this much ($5 per TB scanned). Default 10 GiB, about 5 cents."
+  description = "Per-query data scan limit of the Athena workgroup in bytes; Athena cancels a query that would scan more, so one runaway query costs at most this much ($5 per TB scanned). It must exceed the pipeline's largest query, which reads the raw lines once (about 0.65 x the JSON source's size): `batchml plan SPEC --backend aws` prints the figure and `batchml run --backend aws` refuses to start below it. Default 10 GiB (about 5 cents), enough for ~15 GB of JSON; the seed's 130 GB needs about 100 GB (100000000000)."
   default     = 10737418240
 
   validation {
-    condition     = var.athena_bytes_scanned_cutoff >= 10485760
-    error_message = "Athena's minimum per-query cutoff is 10 MB (10485760 bytes)."
+    condition     = var.athena_bytes_scanned_cutoff >= 10000000
+    error_message = "Athena's minimum per-query cutoff is 10 MB (10000000 bytes)."
   }
 }
 
@@ -258,9 +258,20 @@ variable "lambda_memory_mb" {
   }
 }
 
+variable "ingest_lambda_memory_mb" {
+  type        = number
+  description = "Memory of the staging_ingest function, which runs one ingest item (an object, or a byte range of a large one) per invocation. CPU-bound: at 1,769 MB Lambda gives one full vCPU, which the item-size check in batchml plan assumes."
+  default     = 2048
+
+  validation {
+    condition     = var.ingest_lambda_memory_mb >= 1769 && var.ingest_lambda_memory_mb <= 10240
+    error_message = "ingest_lambda_memory_mb must be between 1769 (one full vCPU) and 10240."
+  }
+}
+
 variable "lambda_timeout_seconds" {
   type        = number
-  description = "Timeout of each Lambda stage in seconds. Stages wait for their Athena queries (CTAS over the whole source for staging and features), hence the 15-minute maximum by default; the state machine's own per-stage timeouts are the tighter bound."
+  description = "Timeout of each Lambda function in seconds (Lambda's maximum is 900). No invocation needs it: a stage waits at most 45 s for its Athena queries and returns, and the state machine invokes it again; an ingest item is bounded by its size. The state machine's per-stage timeouts bound the whole stage."
   default     = 900
 
   validation {
@@ -454,8 +465,8 @@ variable "create_vpc_endpoints" {
 
 variable "interface_endpoints" {
   type        = list(string)
-  description = "AWS services given an interface VPC endpoint (private DNS on). Each costs about $7.30 per month per availability zone while it exists, the main idle cost of this deployment. ecr.api, ecr.dkr and logs are required for Fargate to pull the image and ship logs without internet; athena and glue are called by the task code; sts is only needed if the code calls STS (for example GetCallerIdentity; task credentials come from the Fargate credential endpoint, not STS); ecs is listed by the issue but Fargate tasks do not need it (AWS docs), drop it (and sts if the code never calls STS) to save money."
-  default     = ["ecr.api", "ecr.dkr", "logs", "sts", "athena", "glue", "ecs"]
+  description = "AWS services given an interface VPC endpoint (private DNS on). Each costs about $7.30 per month per availability zone while it exists, the main idle cost of this deployment. ecr.api, ecr.dkr and logs are required for Fargate to pull the image and ship logs without internet; athena and glue are called by the task code (training samples its rows through Athena, and Glue registers the tables). The task code calls neither STS (task credentials come from the Fargate credential endpoint) nor the ECS API, so sts and ecs are not listed: each would cost about $14.60 a month at two zones for nothing."
+  default     = ["ecr.api", "ecr.dkr", "logs", "athena", "glue"]
 
   validation {
     condition     = length(setsubtract(["ecr.api", "ecr.dkr", "logs"], var.interface_endpoints)) == 0

@@ -178,10 +178,16 @@ class AthenaSqlEngine(SqlEngine):
             return
         parts = parts_table(target)
         self.glue.replace(self.glue.table_input(parts, columns, target.location))
-        self.glue.delete(name)
+        # The stage may run this again after the view exists (a Lambda invoked anew): the old
+        # table goes only when the view's statement really starts (a table of the name blocks it).
+
+        def drop_table() -> None:
+            self.glue.delete(name)
+
         self.queries.run(
             raw_view_sql(quoted(self.glue.database, name), quoted(self.glue.database, parts), offsets),
             sql_name="staging ingest",
+            before_start=drop_table,
         )
 
     def source_fingerprint(self, source: str) -> str:
@@ -243,7 +249,8 @@ class AthenaSqlEngine(SqlEngine):
         with ThreadPoolExecutor(max_workers=self.parallel_inserts, thread_name_prefix="athena-insert") as pool:
             finished = list(pool.map(copy, chunks))
         counts = [self.queries.update_count(f.execution_id, sql_name=sql_name) for f in finished]
-        self._clear(stage)  # only once every chunk is in: a retried stage still finds it
+        # The staging table stays (inside the target's folder, read by no reader of the target):
+        # a stage invoked again after this returned must find it; it goes with the target.
         rows = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
         return rows, staged.bytes_scanned + sum(f.bytes_scanned for f in finished)
 
@@ -274,9 +281,12 @@ class AthenaSqlEngine(SqlEngine):
         return self.queries.stop_unfinished()
 
     def forget(self, table: TableRef) -> bool:
-        # Glue deletes a table's partitions with it; a raw view's parts table goes with the view.
-        parts = self.glue.delete(parts_table(table))
-        return self.glue.delete(working_table(table)) or parts
+        # Glue deletes a table's partitions with it; a raw view's parts table goes with the view,
+        # a partitioned table's staging table with the table.
+        helpers = [self.glue.delete(parts_table(table))]
+        if table.partitioned_by:
+            helpers.append(self.glue.delete(working_table(staging_ref(table))))
+        return self.glue.delete(working_table(table)) or any(helpers)
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         return self._select(self._bind(sql, inputs, sql_name), sql_name)

@@ -31,6 +31,9 @@ THROTTLING_CODES = frozenset(
 TRANSIENT_CODES = THROTTLING_CODES | {"InternalServerException", "ServiceUnavailable", "InternalFailure"}
 _TRANSIENT_REASONS = ("slowdown", "slow down", "rate exceeded", "throttl", "too many requests", "please try again")
 PAGE_ROWS = 1000  # the most rows one GetQueryResults call returns
+# How Athena words a query cancelled by the workgroup's BytesScannedCutoffPerQuery
+# (https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html).
+SCAN_LIMIT_MESSAGE = "bytes scanned limit was exceeded"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,12 @@ def _failure(execution: QueryExecutionTypeDef, sql_name: str) -> QueryError:
     else:
         transient = any(mark in reason.lower() for mark in _TRANSIENT_REASONS)
     where = f"Athena query {execution.get('QueryExecutionId', '?')} {status.get('State', 'FAILED')}"
+    if SCAN_LIMIT_MESSAGE in reason.lower():  # the workgroup's cap: a retry scans as much again
+        reason += (
+            " (the workgroup's per-query scan cap: raise the Terraform variable athena_bytes_scanned_cutoff; "
+            "`batchml plan SPEC --backend aws` says how far)"
+        )
+        transient = False
     return QueryError(f"{where}: {reason}", sql_name=sql_name, transient=transient)
 
 

@@ -1,8 +1,9 @@
 """Athena's GetQueryResults pages -> one Arrow table, typed by the result's ColumnInfo.
 
 Athena hands every value over as text (`VarCharValue`, absent for NULL); the column types
-say how to read it back. Types Arrow has no direct reading for (arrays, maps, rows, JSON,
-time zones) stay text, as the Athena console shows them.
+say how to read it back. An array of numbers (`[0.5, 1.25]`, what approx_percentile with an
+array of levels gives) becomes a list of doubles; other types Arrow has no direct reading for
+(nested arrays, maps, rows, JSON, time zones) stay text, as the Athena console shows them.
 """
 
 from __future__ import annotations
@@ -41,7 +42,29 @@ def result_schema(columns: Sequence[Mapping[str, Any]]) -> pa.Schema:
     return pa.schema([(str(c.get("Name") or c.get("Label")), arrow_type(c)) for c in columns])
 
 
-def _column(values: list[str | None], data_type: pa.DataType) -> pa.Array:
+def _array_of_numbers(values: list[str | None]) -> pa.Array | None:
+    """`[1.0, 2.5]` texts as lists of doubles; None when some element is not a number."""
+    lists: list[list[float] | None] = []
+    for value in values:
+        if value is None:
+            lists.append(None)
+            continue
+        inner = value.strip()
+        if not (inner.startswith("[") and inner.endswith("]")):
+            return None
+        items = [item.strip() for item in inner[1:-1].split(",") if item.strip()]
+        try:
+            lists.append([float(item) for item in items])
+        except ValueError:
+            return None
+    return pa.array(lists, pa.list_(pa.float64()))
+
+
+def _column(values: list[str | None], data_type: pa.DataType, athena_type: str = "") -> pa.Array:
+    if athena_type == "array":
+        numbers = _array_of_numbers(values)
+        if numbers is not None:
+            return numbers
     text = pa.array(values, pa.string())
     if data_type == pa.string():
         return text
@@ -58,7 +81,10 @@ def rows_text(rows: Iterable[Mapping[str, Any]]) -> list[list[str | None]]:
 
 def to_table(columns: Sequence[Mapping[str, Any]], rows: list[list[str | None]]) -> pa.Table:
     schema = result_schema(columns)
-    arrays = [_column([row[i] if i < len(row) else None for row in rows], f.type) for i, f in enumerate(schema)]
+    kinds = [str(c.get("Type", "")).lower().split("(")[0] for c in columns]
+    arrays = [
+        _column([row[i] if i < len(row) else None for row in rows], f.type, kinds[i]) for i, f in enumerate(schema)
+    ]
     fields = [pa.field(f.name, a.type) for f, a in zip(schema, arrays, strict=True)]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 

@@ -42,19 +42,27 @@ ATHENA_VCPUS_PER_QUERY = Assumption(
 )
 ATHENA_QUERY_SECONDS = Assumption(3.0, "an Athena query's queueing, planning and commit, whatever its size; assumed")
 LAMBDA_CALL_SECONDS = Assumption(1.0, "a short Lambda invocation (S3, Glue and Athena API calls), warm; assumed")
-CHILD_TRANSITIONS = Assumption(2.0, "state transitions per Distributed Map item (its child execution's states)")
 ID_BYTES = Assumption(8.0, "bytes Athena scans per row for an id or label column (count queries)")
 ASSUMPTIONS = (
     FARGATE_START_SECONDS,
     ATHENA_VCPUS_PER_QUERY,
     ATHENA_QUERY_SECONDS,
     LAMBDA_CALL_SECONDS,
-    CHILD_TRANSITIONS,
     ID_BYTES,
 )
 MB = 1 << 20
 RAW_PART_BYTES = 256 * MB  # an ingest item uploads a raw part whenever it reaches this
-LOOP_TRANSITIONS = 3  # Task, Choice, Wait: one round of a SQL stage's continuation loop
+# States entered, as adapters/aws/asl_states.py builds them (tests/unit/test_cost_shape.py
+# holds these to a compiled definition). Step Functions bills one transition per state entered.
+STAGE_STATES = 2  # a Lambda stage's Task and the Choice on its status
+LOOP_STATES = 3  # one more round of its continuation loop: Wait, Task, Choice
+ROUTE_STATES = 1  # the Choice before a fan-out
+INLINE_STATES = 2  # an inline Map reads its list (a Task), then the Map
+DISTRIBUTED_STATES = 1  # a Distributed Map reads its list itself
+INGEST_ITEM_STATES = 1  # an ingest item: one Task
+BATCH_ITEM_STATES = 2  # a batch: its Task and the Succeed after it (a retry enters five more)
+TRAINING_STATES = 2  # the Pass that starts the attempt count, the Task
+END_STATES = 1  # run_succeeded
 MAX_INSERT_PARTITIONS = 100  # Athena: partitions one CTAS or INSERT INTO may write
 SHORT_STAGES = ("pre_cleanup", "results_table", "publish", "cleanup")
 
@@ -100,9 +108,12 @@ def _core_seconds(rates: Rates, stage: str, units: int) -> float:
     return rates.stages[stage].core_seconds_per_unit * units
 
 
-def _map_transitions(items: int, deployment: Deployment) -> int:
-    per_item = 1 if items <= deployment.inline_map_threshold else int(CHILD_TRANSITIONS.value)
-    return 1 + items * per_item
+def map_transitions(items: int, per_item: int, deployment: Deployment) -> int:
+    """A fan-out's route, its Map and the items' states (in child executions above the inline limit)."""
+    if items == 0:
+        return ROUTE_STATES
+    reading = INLINE_STATES if items <= deployment.inline_map_threshold else DISTRIBUTED_STATES
+    return ROUTE_STATES + reading + items * per_item
 
 
 class _Builder:
@@ -126,7 +137,7 @@ class _Builder:
         usage.lambda_invocations += calls
         usage.lambda_seconds += seconds
         usage.lambda_gb_seconds += seconds * self.d.lambda_memory_mb / 1024
-        usage.transitions += calls
+        usage.transitions += calls * STAGE_STATES
         usage.wall_seconds += seconds
 
     def sql_stage(self, stage: str, usage: AwsUsage, queries: list[tuple[str, int, float]], written: int) -> None:
@@ -153,7 +164,7 @@ class _Builder:
         usage.lambda_invocations += rounds
         usage.lambda_seconds += lambda_seconds
         usage.lambda_gb_seconds += lambda_seconds * self.d.lambda_memory_mb / 1024
-        usage.transitions += rounds * LOOP_TRANSITIONS
+        usage.transitions += STAGE_STATES + (rounds - 1) * LOOP_STATES
         # Athena writes a CTAS's output in files of roughly 128 MB, and reads inputs in such pieces.
         usage.s3_puts += len(queries) + math.ceil(written / 128e6)
         usage.s3_gets += len(queries) + math.ceil(scanned / 128e6)
@@ -189,7 +200,7 @@ class _Builder:
         usage.lambda_invocations += len(items)
         usage.lambda_seconds += sum(seconds)
         usage.lambda_gb_seconds += sum(seconds) * d.ingest_lambda_memory_mb / 1024
-        usage.transitions += _map_transitions(len(items), d)
+        usage.transitions += map_transitions(len(items), INGEST_ITEM_STATES, d)
         usage.wall_seconds += max(longest, sum(seconds) / slots)
         raw_per_item = [size * self.rates.raw_bytes_per_source_byte for size in items]
         usage.s3_gets += len(items)
@@ -242,7 +253,7 @@ class _Builder:
         seconds = FARGATE_START_SECONDS.value + rates.interpreter_start_seconds + run
         usage = AwsUsage(rows=v.training_rows, bytes_read=v.table_bytes["features"])
         self.fargate(usage, 1, seconds, d.train_vcpu, d.train_memory_mib)
-        usage.transitions += 1
+        usage.transitions += TRAINING_STATES
         usage.wall_seconds += seconds
         usage.s3_gets += math.ceil(v.table_bytes["features"] / 128e6)
         usage.s3_puts += 2  # model and model card
@@ -263,7 +274,7 @@ class _Builder:
             self.fargate(usage, v.batches, seconds, d.predict_vcpu, d.predict_memory_mib)
             waves = math.ceil(v.batches / self.spec.batches.max_concurrency)
             usage.wall_seconds = waves * seconds
-        usage.transitions += _map_transitions(v.batches, d)
+        usage.transitions += map_transitions(v.batches, BATCH_ITEM_STATES, d)
         # Per task: model, manifest, its marker and its scoring file read; its scoring folder
         # listed (a LIST is billed as a PUT); its predictions and marker written.
         usage.s3_gets += 4 * v.batches
@@ -308,6 +319,7 @@ def aws_plan(
     for name in SHORT_STAGES:
         stages[name] = AwsUsage()
         b.short_lambda(stages[name])
+    stages["cleanup"].transitions += END_STATES
     stages["staging"], items, item_seconds = b.staging()
     stages["features"] = b.features()
     stages["training"], train_seconds = b.training()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from adapters.aws.asl_states import INLINE_LIMIT, POLL_WAIT_SECONDS
+
 GIB = 1024**3
 
 
@@ -25,14 +27,14 @@ class Deployment:
     lambda_memory_mb: int = 1024  # var.lambda_memory_mb: the SQL and control stages
     athena_bytes_scanned_cutoff: int = 10 * GIB  # var.athena_bytes_scanned_cutoff
     interface_endpoints: tuple[str, ...] = field(
-        default=("ecr.api", "ecr.dkr", "logs", "sts", "athena", "glue", "ecs")  # var.interface_endpoints
+        default=("ecr.api", "ecr.dkr", "logs", "athena", "glue")  # var.interface_endpoints
     )
     vpc_endpoint_az_count: int = 2  # var.vpc_endpoint_az_count
-    # The execution shape (state machine design)
-    ingest_lambda_memory_mb: int = 2048  # >= 1,769 MB: one full vCPU for the line splitter
-    inline_map_threshold: int = 40  # above this many items a map is a Distributed Map
-    sql_wait_seconds: float = 60.0  # a SQL Lambda waits this long for its queries per invocation
-    loop_wait_seconds: float = 15.0  # then the state machine Waits this long and invokes it again
+    ingest_lambda_memory_mb: int = 2048  # var.ingest_lambda_memory_mb: >= 1,769 MB, one full vCPU for the splitter
+    # The execution shape (adapters/aws/state_machine.py)
+    inline_map_threshold: int = INLINE_LIMIT  # above this many items a map is a Distributed Map
+    sql_wait_seconds: float = 45.0  # a SQL Lambda waits this long per invocation (lambda_handlers.WAIT_SECONDS)
+    loop_wait_seconds: float = POLL_WAIT_SECONDS  # then the machine Waits this long and invokes it again
 
     @property
     def train_vcpu(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -9,7 +10,7 @@ import pyarrow as pa
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.glue_types import hive_columns
 from domain.identifiers import check_identifier
-from domain.ports.catalog import Catalog
+from domain.ports.catalog import Catalog, TableVersion
 
 if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
@@ -26,10 +27,15 @@ class GlueCatalog(Catalog):
             return False
         return self.tables.create(self.tables.table_input(name, hive_columns(schema), location))
 
-    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        check_identifier(name, "table name")
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        # Glue has no transaction over several tables: each UpdateTable switches one table whole,
+        # one after the other; the publication pointer in the lake lets the next start finish a
+        # switch a kill cut short (domain/services/publication.py).
+        for table in tables:
+            check_identifier(table.name, "table name")
         self.tables.ensure_database()
-        self.tables.replace(self.tables.table_input(name, hive_columns(schema), location))
+        for table in tables:
+            self.tables.replace(self.tables.table_input(table.name, hive_columns(table.schema), table.location))
 
     def location(self, name: str) -> str | None:
         table = self.tables.get(name)

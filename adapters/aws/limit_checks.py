@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from adapters.aws import limits as aws
-from adapters.aws.cost_shape import CHILD_TRANSITIONS, LAMBDA_CALL_SECONDS, MAX_INSERT_PARTITIONS, AwsPlan
+from adapters.aws.cost_shape import (
+    BATCH_ITEM_STATES,
+    INGEST_ITEM_STATES,
+    LAMBDA_CALL_SECONDS,
+    MAX_INSERT_PARTITIONS,
+    AwsPlan,
+)
 from adapters.aws.deployment import Deployment
 from domain.cost.volumes import Volumes
 from domain.spec import PipelineSpec
@@ -201,8 +207,11 @@ def _compute_checks(plan: AwsPlan, volumes: Volumes, spec: PipelineSpec, d: Depl
 def _history_check(plan: AwsPlan, d: Deployment) -> LimitCheck:
     """The parent execution's history: a Distributed Map's items run as child executions with
     histories of their own; everything else (the SQL loops, inline maps) lands in the parent's."""
-    per_item = int(CHILD_TRANSITIONS.value)
-    children = sum(items * per_item for items in (plan.ingest_items, plan.batches) if items > d.inline_map_threshold)
+    children = sum(
+        items * per_item
+        for items, per_item in ((plan.ingest_items, INGEST_ITEM_STATES), (plan.batches, BATCH_ITEM_STATES))
+        if items > d.inline_map_threshold
+    )
     parent_states = sum(u.transitions for u in plan.stages.values()) - children
     events = parent_states * EVENTS_PER_STATE
     lim = aws.SFN_MAX_HISTORY_EVENTS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,11 @@ MIB = 1024 * 1024
 # S3 refuses multipart parts under 5 MiB (except the last), so neither number may go below it.
 DEFAULT_MULTIPART_BYTES = 16 * MIB
 DELETE_BATCH = 1000  # the most keys one DeleteObjects call takes
+
+
+# A conditional request that lost: 412 the object changed, 409 a concurrent conditional write
+# is in flight, 404 the object is gone.
+_LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409", "NoSuchKey", "404")
 
 
 def error_code(error: ClientError) -> str:
@@ -79,6 +85,34 @@ class S3ObjectStore(ObjectStore):
                 raise KeyError(key) from None
             raise
 
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise
+        return response["Body"].read(), response["ETag"]
+
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        # S3 evaluates If-Match atomically: the write lands only on the object read at `version`.
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.full_key(key), Body=data, IfMatch=version)
+        except ClientError as exc:
+            if error_code(exc) in _LOST_RACE:
+                return False
+            raise
+        return True
+
+    def delete_if_version(self, key: str, version: str) -> bool:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key), IfMatch=version)
+        except ClientError as exc:
+            if error_code(exc) in _LOST_RACE:
+                return False
+            raise
+        return True
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
@@ -117,6 +151,21 @@ class S3ObjectStore(ObjectStore):
                     f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                 )
         return len(keys)
+
+    def reserve_space(self, key: str, size: int) -> None:
+        pass  # S3 does not fill up
+
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        """A PUT lands whole or not at all; what a cut-short multipart upload leaves are its
+        parts, billed until the upload is aborted."""
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.full_key(prefix)
+        )
+        uploads = [(u["Key"], u["UploadId"]) for page in pages for u in page.get("Uploads", [])]
+        for key, upload_id in uploads:
+            with contextlib.suppress(ClientError):  # finished or aborted meanwhile
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        return len(uploads)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.full_key(key)}"

@@ -107,16 +107,19 @@ def _events_after(sfn: StepFunctionsClient, execution_arn: str, last_id: int) ->
 
 
 def _definition_facts(sfn: StepFunctionsClient, execution_arn: str) -> dict[str, Any]:
-    """Stage kinds and the map's concurrency, read from the definition the execution runs."""
+    """Stage kinds and the prediction map's concurrency, read from the definition the execution
+    runs. A stage is a map when a Map state is named after it (`<stage>_inline`): the staging
+    stage's ingest Maps are `staging_ingest_*`, items of a function stage."""
     definition = json.loads(sfn.describe_state_machine_for_execution(executionArn=execution_arn)["definition"])
+    states = definition["States"]
     kinds: dict[str, str] = {}
     concurrency = 0
-    for name, state in definition["States"].items():
+    for name, state in states.items():
         stage = stage_of_state(name)
         if stage is None:
             continue
-        if state["Type"] == "Map":
+        if state["Type"] == "Map" and name in (stage + "_inline", stage + "_distributed"):
             kinds[stage], concurrency = "map", int(state.get("MaxConcurrency", 0))
-        elif kinds.get(stage) != "map":
+        elif kinds.get(stage) != "map" and name == stage:
             kinds[stage] = "task" if ":::ecs:" in state.get("Resource", "") else "function"
     return {"kinds": kinds, "max_concurrency": concurrency}

@@ -5,12 +5,14 @@ that Terraform fills in, so one rendered file serves every deployment. Nothing h
 hand-written per stage: retry numbers, timeouts, order and the map's concurrency all come
 from the graph, the same graph the local orchestrator walks.
 
-Shape of the machine:
+Shape of the machine (the patterns are in adapters/aws/asl_states.py):
 
-    stage -> stage -> ... -> prediction_route (Choice on the batch count)
-        > threshold: prediction_distributed (Distributed Map, items read from S3 by Step Functions)
-        else:        prediction_items (S3 GetObject) -> prediction_inline (inline Map)
-    -> aggregation -> ... -> run_succeeded (Succeed)
+    pre_cleanup -> staging (plan the ingest) -> staging_ingest_route -> a Map of ingest Lambdas
+        -> staging (the SQL; a continuation loop while its queries run) -> features -> ...
+    training_start -> training (ECS task, retry loop on its exit code)
+    batch_planning -> results_table -> prediction_route (Choice on the batch count)
+        0: skip; > 40: prediction_distributed (Distributed Map); else prediction_items -> prediction_inline
+    -> aggregation -> publish -> cleanup -> run_succeeded (Succeed)
     any stage's final error -> <stage>_failed (Pass: names the stage) -> record_failure -> run_failed (Fail)
 """
 
@@ -21,7 +23,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from domain.errors import SpecError
+from adapters.aws.asl_states import (
+    FAILED,
+    FUNCTION_RETRYABLE_ERRORS,
+    GIVE_UP,
+    LAMBDA_STATE_TIMEOUT,
+    ROUTE,
+    START,
+    fan_out,
+    lambda_stage,
+    retrier,
+    task_with_retries,
+)
 from domain.graph import Stage, StageGraph, StageKind, build_graph
 from domain.spec import STAGE_NAMES, PipelineSpec, RetrySpec
 
@@ -29,6 +42,7 @@ from domain.spec import STAGE_NAMES, PipelineSpec, RetrySpec
 TEMPLATE_VARIABLES = (
     "lambda_arn_pre_cleanup",
     "lambda_arn_staging",
+    "lambda_arn_staging_ingest",
     "lambda_arn_features",
     "lambda_arn_batch_planning",
     "lambda_arn_results_table",
@@ -44,26 +58,6 @@ TEMPLATE_VARIABLES = (
     "data_bucket",
 )
 
-# Errors a retry can fix. The Lambda handlers raise TRANSIENT_ERROR (by exception class name,
-# which Step Functions reports as the error name) for failures the domain calls transient.
-TRANSIENT_ERROR = "TransientError"
-LAMBDA_SERVICE_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-)
-# No States.Timeout for Lambda stages: a timed-out Lambda keeps running, so a retry would run
-# beside it; the local orchestrator treats a function-stage timeout as final for the same reason.
-FUNCTION_RETRYABLE_ERRORS = (*LAMBDA_SERVICE_ERRORS, TRANSIENT_ERROR)
-# ecs:runTask.sync reports a non-zero exit as States.TaskFailed and stops the task on a timeout.
-# In a retrier States.TaskFailed is a wildcard for every task error but States.Timeout, so a task
-# that failed, could not start or timed out is retried, as locally. One difference remains: a
-# task that exits with the permanent exit code (3) is retried here too, where the local
-# orchestrator stops at once; the exit code is not visible to a retrier.
-TASK_RETRYABLE_ERRORS = ("States.TaskFailed", "States.Timeout")
-S3_RETRYABLE_ERRORS = ("S3.SdkClientException", "S3.S3Exception")
-
 CONTAINER_NAME = "batchml"
 TASK_PROGRAM = "batchml-task"
 RUN_FAILED = "run_failed"
@@ -71,77 +65,84 @@ RUN_SUCCEEDED = "run_succeeded"
 RUN_FAILED_ERROR = "RunFailed"
 # record_failure itself: a short Lambda, retried like any other, never left without an end.
 RECORD_FAILURE_POLICY = RetrySpec(max_attempts=3, interval_seconds=1, backoff_rate=2, timeout_seconds=300)
-
-# Helper states carry their stage's name plus one of these suffixes (see stage_of_state).
-ROUTE, ITEMS, INLINE, DISTRIBUTED, BATCH, FAILED = "_route", "_items", "_inline", "_distributed", "_batch", "_failed"
-
-
-def asl_max_attempts(policy: RetrySpec) -> int:
-    """The spec counts attempts in total; ASL's MaxAttempts counts retries after the first."""
-    return policy.max_attempts - 1
-
-
-def _whole_seconds(stage: str, field: str, value: float) -> int:
-    # Step Functions accepts only positive whole seconds; rounding would make AWS retry on a
-    # different schedule from the local orchestrator, so refuse instead.
-    if value < 1 or value != int(value):
-        raise SpecError(f"[retry.{stage}] {field} = {value}: Step Functions needs a whole number of seconds >= 1")
-    return int(value)
-
-
-def retrier(stage: str, policy: RetrySpec, errors: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "ErrorEquals": list(errors),
-        "IntervalSeconds": _whole_seconds(stage, "interval_seconds", policy.interval_seconds),
-        "BackoffRate": policy.backoff_rate,
-        "MaxDelaySeconds": _whole_seconds(stage, "max_delay_seconds", policy.max_delay_seconds),
-        "JitterStrategy": policy.jitter.upper(),
-        "MaxAttempts": asl_max_attempts(policy),
-    }
+INGEST = "_ingest"  # the staging stage's fan-out over the source's ingest items
+BATCH, ITEM = "_batch", "_item"  # the task of one map iteration
 
 
 def stage_of_state(state_name: str) -> str | None:
-    """The graph stage a state belongs to, or None for the route, failure and end states."""
-    if state_name in STAGE_NAMES:
-        return state_name
-    for suffix in (ITEMS, INLINE, DISTRIBUTED, INLINE + BATCH, DISTRIBUTED + BATCH):
-        base = state_name.removesuffix(suffix)
-        if base != state_name and base in STAGE_NAMES:
-            return base
-    return None
+    """The graph stage a state belongs to (the longest stage name it starts with), or None for
+    the failure route and the end states."""
+    if state_name in (RUN_FAILED, RUN_SUCCEEDED, "record_failure") or failed_stage(state_name):
+        return None
+    matches = [s for s in STAGE_NAMES if state_name == s or state_name.startswith(s + "_")]
+    return max(matches, key=len, default=None)
+
+
+def failed_stage(state_name: str) -> str | None:
+    """The stage whose failure route `state_name` is (`<stage>_failed`), if it is one."""
+    base = state_name.removesuffix(FAILED)
+    return base if base != state_name and base in STAGE_NAMES else None
 
 
 _RUN = {"run_id.$": "$.run_id", "spec_uri.$": "$.spec_uri"}
 
 
-def _guarded(stage: Stage, state: dict[str, Any], errors: tuple[str, ...], next_state: str) -> dict[str, Any]:
-    """Timeout, retries and the catch-all route to the failure path, shared by every stage state."""
-    return {
-        **state,
-        "TimeoutSeconds": stage.timeout_seconds,
-        "Retry": [retrier(stage.name, stage.retry, errors)],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": stage.name + FAILED}],
-        "Next": next_state,
-    }
-
-
-def _lambda_state(stage: Stage, next_state: str, first: bool) -> dict[str, Any]:
+def _function_stage(stage: Stage, next_state: str, first: bool, graph: StageGraph) -> dict[str, dict[str, Any]]:
     # The first stage gets the execution's input whole: it starts the run, or resumes it when
     # the input says `"resume": true`. A fixed "resume.$" path would fail every execution
     # started without that key.
     payload = {"Payload.$": "$"} if first else {"Payload": dict(_RUN)}
-    state: dict[str, Any] = {
-        "Type": "Task",
-        "Comment": stage.description,
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": f"${{lambda_arn_{stage.name}}}", **payload},
-        "ResultPath": None,
-    }
-    if stage.name == "batch_planning":
-        # The one result the machine needs: how many batches, and where their list is.
-        state["ResultSelector"] = {k + ".$": f"$.Payload.{k}" for k in ("batches", "items_key", "bucket")}
-        state["ResultPath"] = "$.plan"
-    return _guarded(stage, state, FUNCTION_RETRYABLE_ERRORS, next_state)
+    also = {"INGEST": stage.name + INGEST + ROUTE} if stage.ingest_fan_out else None
+    states = lambda_stage(
+        stage.name,
+        function=f"lambda_arn_{stage.name}",
+        payload=payload,
+        policy=stage.retry,
+        comment=stage.description,
+        failed=stage.name + FAILED,
+        done=next_state,
+        also=also,
+    )
+    if stage.ingest_fan_out:
+        states.update(_ingest_fan_out(stage, graph))
+    return states
+
+
+def _ingest_fan_out(stage: Stage, graph: StageGraph) -> dict[str, dict[str, Any]]:
+    """One Lambda per ingest item; then back to the stage's Lambda, which finishes the stage."""
+    prefix = stage.name + INGEST
+
+    def processor(mode: str) -> dict[str, Any]:
+        name = prefix + mode.lower().replace("inline", "_inline").replace("distributed", "_distributed") + ITEM
+        task = {
+            "Type": "Task",
+            "Comment": "one ingest item: a file, or a byte range of a large one",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": "${lambda_arn_staging_ingest}",
+                "Payload": {**_RUN, "item.$": "$.item"},
+            },
+            "ResultSelector": {"lines.$": "$.Payload.lines"},
+            "TimeoutSeconds": LAMBDA_STATE_TIMEOUT,
+            "Retry": [retrier(stage.name, stage.retry, FUNCTION_RETRYABLE_ERRORS)],
+            "End": True,
+        }
+        config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if mode == "DISTRIBUTED" else {"Mode": "INLINE"}
+        return {"ProcessorConfig": config, "StartAt": name, "States": {name: task}}
+
+    return fan_out(
+        prefix,
+        plan=stage.name,
+        item="item",
+        processor={mode: processor(mode) for mode in ("INLINE", "DISTRIBUTED")},
+        max_concurrency=graph.ingest_concurrency,
+        comment="ingest the source, one Lambda invocation per item",
+        failed=stage.name + FAILED,
+        done=stage.name,
+        label=prefix,
+        results_prefix="ingest/map_results",
+        read_policy=stage.retry,
+    )
 
 
 def _ecs_task(task_definition: str, command: str) -> dict[str, Any]:
@@ -173,87 +174,65 @@ def _command(*args: str) -> str:
     return f"States.Array('{TASK_PROGRAM}', '--spec', $.spec_uri, {', '.join(args)})"
 
 
-def _training_state(stage: Stage, next_state: str) -> dict[str, Any]:
+def _training_states(stage: Stage, next_state: str) -> dict[str, dict[str, Any]]:
     task = _ecs_task("train_task_definition_arn", _command("'train'", "'--run-id'", "$.run_id"))
-    return _guarded(stage, {**task, "Comment": stage.description}, TASK_RETRYABLE_ERRORS, next_state)
+    states = task_with_retries(
+        stage.name,
+        {**task, "Comment": stage.description},
+        stage=stage.name,
+        policy=stage.retry,
+        timeout=stage.timeout_seconds,
+        done=next_state,
+        give_up=stage.name + FAILED,
+    )
+    start = {"Type": "Pass", "Comment": "the first attempt", "Result": {"attempt": 1}, "ResultPath": "$.retry"}
+    return {stage.name + START: {**start, "Next": stage.name}, **states}
 
 
-def _item_processor(stage: Stage, mode: str) -> dict[str, Any]:
-    name = stage.name + mode + BATCH
+def _batch_processor(stage: Stage, mode: str) -> dict[str, Any]:
+    name = stage.name + ("_inline" if mode == "INLINE" else "_distributed") + BATCH
     command = _command("'predict'", "'--run-id'", "$.run_id", "'--batch'", "States.Format('{}', $.batch)")
-    task = {
-        **_ecs_task("predict_task_definition_arn", command),
-        "TimeoutSeconds": stage.timeout_seconds,
-        "Retry": [retrier(stage.name, stage.retry, TASK_RETRYABLE_ERRORS)],
-        # Each item's output is only its small input: 100,000 of them stay far from the limits.
-        "End": True,
+    states = task_with_retries(
+        name,
+        _ecs_task("predict_task_definition_arn", command),
+        stage=stage.name,
+        policy=stage.retry,
+        timeout=stage.timeout_seconds,
+        done=name + "_done",
+        give_up=name + GIVE_UP,
+    )
+    # The iteration's output is only its small input: thousands of them stay far from the limits.
+    states[name + "_done"] = {"Type": "Succeed"}
+    states[name + GIVE_UP] = {
+        "Type": "Fail",
+        "Comment": "the batch failed for good: the map fails, and with it the stage",
+        "Error": "BatchFailed",
+        "CausePath": "States.Format('batch {}: {}: {}', $.batch, $.error.Error, $.error.Cause)",
     }
-    config: dict[str, Any] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if mode == DISTRIBUTED else {}
-    return {"ProcessorConfig": config or {"Mode": "INLINE"}, "StartAt": name, "States": {name: task}}
+    config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if mode == "DISTRIBUTED" else {"Mode": "INLINE"}
+    return {"ProcessorConfig": config, "StartAt": name, "States": states}
 
 
-def _map_states(stage: Stage, graph: StageGraph, threshold: int, next_state: str) -> dict[str, dict[str, Any]]:
-    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": stage.name + FAILED}]
-    common: dict[str, Any] = {
-        "Type": "Map",
-        "Comment": stage.description,
-        "MaxConcurrency": graph.max_concurrency,
-        "ItemSelector": {**_RUN, "batch.$": "$$.Map.Item.Value.batch"},
-        "ResultPath": None,
-        "Catch": catch,
-        "Next": next_state,
-    }
-    plan_object = {"Bucket.$": "$.plan.bucket", "Key.$": "$.plan.items_key"}
-    distributed = {
-        **common,
-        "ItemReader": {
-            "Resource": "arn:aws:states:::s3:getObject",
-            "ReaderConfig": {"InputType": "JSON"},
-            "Parameters": plan_object,
-        },
-        "ItemProcessor": _item_processor(stage, DISTRIBUTED),
-        "Label": stage.name,
-        # A float on purpose: AWS takes any number 0-100, LocalStack's parser only a decimal literal.
-        "ToleratedFailurePercentage": 0.0,
-        # Item results go to S3, not into the state: with 100,000 batches the collected array
-        # alone would break the 256 KiB state limit. The path reads the execution's input
-        # through the context object, which means the same on AWS and in LocalStack (which
-        # resolves `$` here against the map's results, not its input).
-        "ResultWriter": {
-            "Resource": "arn:aws:states:::s3:putObject",
-            "Parameters": {
-                "Bucket": "${data_bucket}",
-                "Prefix.$": "States.Format('runs/{}/batches/map_results', $$.Execution.Input.run_id)",
-            },
-        },
-    }
-    # Few batches: read the (small) list into the state and fan out inline, which avoids a
-    # Map Run and its child executions for the common small job.
-    items = {
-        "Type": "Task",
-        "Comment": "read the batch list for the inline map",
-        "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
-        "Parameters": plan_object,
-        "ResultSelector": {"items.$": "States.StringToJson($.Body)"},
-        "ResultPath": "$.batch_list",
-    }
-    inline = {**common, "ItemsPath": "$.batch_list.items", "ItemProcessor": _item_processor(stage, INLINE)}
-    route = {
-        "Type": "Choice",
-        "Comment": f"Distributed Map above {threshold} batches, inline Map otherwise",
-        "Choices": [{"Variable": "$.plan.batches", "NumericGreaterThan": threshold, "Next": stage.name + DISTRIBUTED}],
-        "Default": stage.name + ITEMS,
-    }
-    return {
-        stage.name + ROUTE: route,
-        stage.name + DISTRIBUTED: distributed,
-        stage.name + ITEMS: _guarded(stage, items, S3_RETRYABLE_ERRORS, stage.name + INLINE),
-        stage.name + INLINE: inline,
-    }
+def _map_states(stage: Stage, graph: StageGraph, next_state: str) -> dict[str, dict[str, Any]]:
+    return fan_out(
+        stage.name,
+        plan="batch_planning",
+        item="batch",
+        processor={mode: _batch_processor(stage, mode) for mode in ("INLINE", "DISTRIBUTED")},
+        max_concurrency=graph.max_concurrency,
+        comment=stage.description,
+        failed=stage.name + FAILED,
+        done=next_state,
+        label=stage.name,
+        results_prefix="batches/map_results",
+        read_policy=stage.retry,
+    )
 
 
 def _entry(stage: Stage) -> str:
-    return stage.name + ROUTE if stage.kind is StageKind.MAP else stage.name
+    if stage.kind is StageKind.MAP:
+        return stage.name + ROUTE
+    return stage.name + START if stage.kind is StageKind.TASK else stage.name
 
 
 def _failure_route(graph: StageGraph) -> dict[str, dict[str, Any]]:
@@ -290,17 +269,17 @@ def _failure_route(graph: StageGraph) -> dict[str, dict[str, Any]]:
     return states
 
 
-def compile_state_machine(graph: StageGraph, *, inline_map_threshold: int = 40) -> dict[str, Any]:
+def compile_state_machine(graph: StageGraph) -> dict[str, Any]:
     states: dict[str, dict[str, Any]] = {}
     for index, stage in enumerate(graph.stages):
         following = graph.stages[index + 1 :]
         next_state = _entry(following[0]) if following else RUN_SUCCEEDED
         if stage.kind is StageKind.FUNCTION:
-            states[stage.name] = _lambda_state(stage, next_state, first=index == 0)
+            states.update(_function_stage(stage, next_state, index == 0, graph))
         elif stage.kind is StageKind.TASK:
-            states[stage.name] = _training_state(stage, next_state)
+            states.update(_training_states(stage, next_state))
         else:
-            states.update(_map_states(stage, graph, inline_map_threshold, next_state))
+            states.update(_map_states(stage, graph, next_state))
     states.update(_failure_route(graph))
     states[RUN_SUCCEEDED] = {"Type": "Succeed"}
     return {
@@ -310,15 +289,14 @@ def compile_state_machine(graph: StageGraph, *, inline_map_threshold: int = 40) 
     }
 
 
-def render(graph: StageGraph, *, inline_map_threshold: int = 40) -> str:
+def render(graph: StageGraph) -> str:
     """Stable text: sorted keys and fixed indentation, so a regenerated file diffs cleanly."""
-    definition = compile_state_machine(graph, inline_map_threshold=inline_map_threshold)
-    return json.dumps(definition, indent=2, sort_keys=True) + "\n"
+    return json.dumps(compile_state_machine(graph), indent=2, sort_keys=True) + "\n"
 
 
-def render_spec(spec: PipelineSpec, *, inline_map_threshold: int = 40) -> str:
+def render_spec(spec: PipelineSpec) -> str:
     """The definition of a spec's pipeline, so entrypoints need not build the graph themselves."""
-    return render(build_graph(spec), inline_map_threshold=inline_map_threshold)
+    return render(build_graph(spec))
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

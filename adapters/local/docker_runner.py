@@ -7,6 +7,9 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +20,7 @@ from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 from docker.types import Mount
 
+from adapters.local.parent_death import START_FAILED_EXIT_CODE, START_FAILED_MARK
 from adapters.shared.task_output import failure_reason
 from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
 
@@ -28,6 +32,8 @@ LOG_TAIL_BYTES = 65536
 # engine stops answering mid-call (those are not DockerException).
 ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+# The image's Python runs the task under the watch of adapters/local/parent_death.py.
+WATCH_COMMAND = ["python", "-m", "adapters.local.parent_death", "--fifo"]
 
 
 def _outermost(paths: Sequence[str]) -> list[str]:
@@ -75,6 +81,8 @@ class DockerTaskRunner(TaskRunner):
         self.user = user if user is not None else f"{os.getuid()}:{os.getgid()}"
         self.network_mode = network_mode
         self.client_factory = client_factory
+        self._alive: tuple[str, int] | None = None  # the FIFO tasks watch, and this process's end of it
+        self._alive_lock = threading.Lock()
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         started = time.perf_counter()
@@ -102,15 +110,19 @@ class DockerTaskRunner(TaskRunner):
         outcome: Callable[[bool, int | None, str], TaskOutcome],
     ) -> TaskOutcome:
         try:
+            alive = self._alive_fifo()
             container = client.containers.create(
                 self.image,
-                [*self.command, *task.arguments()],
+                # Through the watch on the FIFO: the task ends when this process does, however.
+                [*WATCH_COMMAND, alive, "--", *self.command, *task.arguments()],
                 name=self._name(task),
                 labels={"batchml.run_id": task.run_id, "batchml.task_id": task.task_id},
                 # Only what is given: unlike a child process, a container inherits nothing from the
                 # host's environment, and must not (host paths, credentials).
                 environment={**self.env, **self.role_env.get(task.role, {}), **task.env},
-                mounts=[Mount(target=path, source=path, type="bind") for path in self.mounts],
+                mounts=[
+                    Mount(target=path, source=path, type="bind") for path in [*self.mounts, os.path.dirname(alive)]
+                ],
                 user=self.user,
                 network_mode=self.network_mode,
             )
@@ -136,12 +148,36 @@ class DockerTaskRunner(TaskRunner):
             code = int(status.get("StatusCode", -1))
             if code == 0:
                 return outcome(True, 0, "")
-            return outcome(False, code, self._reason(container, code))
+            reason = self._reason(container, code)
+            if code == START_FAILED_EXIT_CODE and START_FAILED_MARK in reason:
+                # The command itself is missing from the image.
+                return outcome(False, None, reason[reason.index(START_FAILED_MARK) :])
+            return outcome(False, code, reason)
         except ENGINE_ERRORS as exc:
             return outcome(False, None, f"Docker engine error: {_explain(exc)}")
         finally:
             # Always, even on KeyboardInterrupt: a task container outlives nothing that started it.
             _remove(container)
+
+    def _alive_fifo(self) -> str:
+        """A FIFO whose only writer is this process (the fd is held open, never written): a
+        container watching it sees end-of-file when this process ends, even by kill -9."""
+        with self._alive_lock:
+            if self._alive is None:
+                folder = tempfile.mkdtemp(prefix="batchml-alive-")
+                path = os.path.join(folder, "orchestrator")
+                os.mkfifo(path, 0o600)
+                self._alive = (path, os.open(path, os.O_RDWR))
+            return self._alive[0]
+
+    def release(self) -> None:
+        """No task is left: close the FIFO (its watchers would see this process end)."""
+        with self._alive_lock:
+            if self._alive is not None:
+                path, fd = self._alive
+                os.close(fd)
+                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+                self._alive = None
 
     def _name(self, task: TaskSpec) -> str:
         # Readable in `docker ps`, unique across retries and across runs that share a run id.

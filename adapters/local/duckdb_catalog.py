@@ -1,22 +1,25 @@
 """A DuckDB database file as the Catalog: one view per table, over its Parquet location.
 
-`batchml query` opens this file read-only, so users query tables by name, as in Athena.
-Connections are short-lived: DuckDB lets only one process write a database file at a time.
+`batchml query` copies the views out of this file, so users query tables by name, as in
+Athena. Connections are short-lived: DuckDB lets only one process write a database file at a
+time, and none while another holds it open.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from adapters.local.duckdb_sandbox import check_select_only, confined_connection
 from adapters.local.paths import resolve_key
 from domain.errors import QueryError
 from domain.identifiers import check_identifier, is_identifier
-from domain.ports.catalog import Catalog
+from domain.ports.catalog import Catalog, TableVersion
 
 CATALOG_FILE = "catalog.duckdb"
 
@@ -75,16 +78,18 @@ class DuckDBCatalog(Catalog):
             conn.execute("COMMIT")
             return True
 
-    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        check_identifier(name, "table name")
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        for table in tables:
+            check_identifier(table.name, "table name")
         with self._connect() as conn:
             self._init(conn)
-            conn.execute("BEGIN")  # the view and its record change together, or not at all
-            conn.execute(
-                f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM '
-                f"read_parquet('{self._glob(location)}', hive_partitioning = false)"
-            )
-            self._record(conn, name, schema, location)
+            conn.execute("BEGIN")  # every view and its record change together, or none does
+            for table in tables:
+                conn.execute(
+                    f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT * FROM '
+                    f"read_parquet('{self._glob(table.location)}', hive_partitioning = false)"
+                )
+                self._record(conn, table.name, table.schema, table.location)
             conn.execute("COMMIT")
 
     def location(self, name: str) -> str | None:
@@ -126,19 +131,42 @@ class DuckDBCatalog(Catalog):
             if table.is_dir() and is_identifier(table.name) and any(table.rglob("*.parquet"))
         }
 
+    def view_definitions(self) -> list[str]:
+        """The CREATE VIEW statement of every table, read in one short read-only connection."""
+        with self._connect(read_only=True) as conn:
+            rows = conn.execute("SELECT sql FROM duckdb_views() WHERE NOT internal AND NOT temporary").fetchall()
+        return [str(row[0]) for row in rows]
+
     def query(self, sql: str, run_id: str | None = None) -> pa.Table:
-        """A user's SQL over the catalog's tables, read-only (used by `batchml query`); with a
-        run id, that run's tables too, as views named after them (staging, features, ...)."""
+        """A user's SQL over the catalog's tables (used by `batchml query`); with a run id, that
+        run's tables too, as views named after them (staging, features, ...).
+
+        Read-only and confined to the lake: SELECT statements only, in an in-memory database
+        that can read files under the root and nowhere else. The catalog file itself is open
+        only while its views are copied, so a long query never holds a lock a run needs."""
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run a pipeline first")
-        with self._connect(read_only=True) as conn:
-            for name, folder in (self.run_tables(run_id) if run_id else {}).items():
+        check_select_only(sql, "query")
+        views = self.view_definitions()
+        run_tables = self.run_tables(run_id) if run_id else {}
+        with confined_connection([self.root]) as conn:
+            unreadable: dict[str, str] = {}
+            for view in views:
+                try:
+                    conn.execute(view)
+                except duckdb.Error as exc:  # its files are gone: said if the query names it
+                    unreadable[view.split('"')[1] if '"' in view else view] = str(exc)
+            for name, folder in run_tables.items():
                 hive = "true" if name in ("scoring", "predictions") else "false"
                 glob = str(folder / "**" / "*.parquet").replace("'", "''")
                 conn.execute(
-                    f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}', hive_partitioning = {hive})"
+                    f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM '
+                    f"read_parquet('{glob}', hive_partitioning = {hive})"
                 )
             try:
                 return conn.sql(sql).to_arrow_table()
             except duckdb.Error as exc:  # the user's SQL: say what DuckDB said, no traceback
+                named = next((n for n in unreadable if n in str(exc)), None)
+                if named is not None:
+                    raise QueryError(f"table {named} cannot be read: {unreadable[named]}", sql_name="query") from None
                 raise QueryError(f"DuckDB: {exc}", sql_name="query") from None

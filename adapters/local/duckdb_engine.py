@@ -11,7 +11,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
-from adapters.local.paths import resolve_key
+from adapters.local.duckdb_sandbox import confined_connection
+from adapters.local.paths import RETIRED_MARK, TEMP_MARK, resolve_key
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from adapters.shared.source_files import SourceFile, local_sources
 from domain.errors import DataQualityError, QueryError
@@ -134,7 +135,7 @@ class DuckDBSqlEngine(SqlEngine):
         """An empty folder beside the table's; swapped in for the table when the block ends
         without an error, removed when it raises."""
         final = resolve_key(self.root, target.location)
-        folder = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+        folder = final.with_name(final.name + f"{TEMP_MARK}{uuid.uuid4().hex[:8]}")
         folder.mkdir(parents=True)
         try:
             yield folder
@@ -147,7 +148,7 @@ class DuckDBSqlEngine(SqlEngine):
     def _replace(new: Path, final: Path) -> None:
         """Swap the freshly written folder in: readers see the old table or the new one."""
         if final.exists():
-            retired = final.with_name(final.name + f".old-{uuid.uuid4().hex[:8]}")
+            retired = final.with_name(final.name + f"{RETIRED_MARK}{uuid.uuid4().hex[:8]}")
             final.rename(retired)
             new.rename(final)
             shutil.rmtree(retired, ignore_errors=True)
@@ -160,11 +161,13 @@ class DuckDBSqlEngine(SqlEngine):
         return str(self.root / ".duckdb-spill")
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one call, known to `cancel_running` while it is open."""
+    def _connection(
+        self, reads: Collection[TableRef] = (), writes: TableRef | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A confined connection (`_connect`) for one call, known to `cancel_running` while open."""
         if self._cancelled.is_set():
             raise QueryError("the stage was stopped (it timed out)")
-        conn = self._connect()
+        conn = self._connect(reads, writes)
         with self._open_lock:
             self._open.add(conn)
         try:
@@ -194,7 +197,15 @@ class DuckDBSqlEngine(SqlEngine):
                 interrupted.add(id(conn))
             time.sleep(0.02)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _folders(self, tables: Iterable[TableRef]) -> list[Path]:
+        """The local folders a statement over `tables` may touch (see `_connect`)."""
+        return [resolve_key(self.root, table.location) for table in tables]
+
+    def _connect(self, reads: Collection[TableRef] = (), writes: TableRef | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection for one statement, confined to what it needs: the folders of the tables
+        it reads, the folder of the run that holds the table it writes (the new table is
+        written beside its final place, then swapped in) and the spill folder. The staging
+        and features SQL thus read their inputs and nothing else: no other file, no other run."""
         # Output order never matters here (every query that needs an order says ORDER BY), and
         # keeping it makes DuckDB hold more in memory.
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": False}
@@ -205,7 +216,8 @@ class DuckDBSqlEngine(SqlEngine):
             config["threads"] = self.threads
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
-        return duckdb.connect(":memory:", config=config)
+        folders = self._folders(reads) + [folder.parent for folder in self._folders([writes] if writes else [])]
+        return confined_connection([*folders, *([spill] if spill else [])], config)
 
     def _prepare(
         self,
@@ -288,7 +300,7 @@ class DuckDBSqlEngine(SqlEngine):
         valid_json: Collection[str] = (),
     ) -> QueryStats:
         started = time.perf_counter()
-        with self._connection() as conn:
+        with self._connection(self._used(sql, inputs), target) as conn:
             rows = self._write(conn, self._prepare(conn, sql, inputs, sql_name, valid_json), target, sql_name)
         # What Athena would bill for: the input files' bytes (no column pruning counted).
         scanned = self._input_bytes([inputs[n] for n in set(PLACEHOLDER.findall(sql)) & set(inputs)])
@@ -297,15 +309,18 @@ class DuckDBSqlEngine(SqlEngine):
     def forget(self, table: TableRef) -> bool:
         return False  # every statement binds its tables afresh as views over the files: nothing to drop
 
+    def _used(self, sql: str, inputs: Mapping[str, TableRef]) -> list[TableRef]:
+        return [inputs[name] for name in sorted(set(PLACEHOLDER.findall(sql)) & set(inputs))]
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
-        with self._connection() as conn:
+        with self._connection(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             return self._arrow(conn, select, sql_name)
 
     def sample(
         self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
     ) -> pa.Table:
-        with self._connection() as conn:
+        with self._connection(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
             # Ordering by a seeded hash of the key gives the same sample on every run and
             # every thread count (DuckDB's reservoir sampling is only repeatable single-threaded).

@@ -9,7 +9,8 @@ the local engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
@@ -63,6 +64,9 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
 
     def _spill_folder(self) -> str | None:
         return None  # the lake is remote; DuckDB's default (no spilling) applies
+
+    def _folders(self, tables: Iterable[TableRef]) -> list[Path]:
+        return []  # tables are Arrow datasets over S3: DuckDB itself touches no local file
 
     def _path(self, location: str) -> str:
         key = check_key(location.rstrip("/"))

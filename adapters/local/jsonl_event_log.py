@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,19 +18,27 @@ class JsonlEventLog(EventLog):
         self.path = path
         self.run_id = run_id
         self._lock = threading.Lock()
+        self._lost = False
 
     def emit(self, event: str, **fields: Any) -> None:
         record = {"ts": round(time.time(), 3), "event": event, "run_id": self.run_id, **fields}
         line = (json.dumps(record, default=str) + "\n").encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # One O_APPEND write per event: lines from the orchestrator and its task processes
         # interleave whole, never mixed.
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                # The log explains a run; it must not be what fails it (a full disk, say): the
+                # run's state still records the outcome. Said once, on stderr.
+                if not self._lost:
+                    print(f"batchml: cannot write events to {self.path}: {exc.strerror or exc}", file=sys.stderr)
+                self._lost = True
 
 
 class FanOutEventLog(EventLog):

@@ -25,7 +25,7 @@ from domain.faults import FaultPlan
 from domain.graph import Stage, StageGraph, StageKind
 from domain.pipeline import planned_batches, run_function_stage
 from domain.ports.task_runner import TaskRunner, TaskSpec
-from domain.retry import backoff_delay, is_retryable
+from domain.retry import backoff_delay, is_disk_full, is_retryable
 from domain.run_lifecycle import fail_run, record_stage, succeed_run, task_stage_report
 from domain.run_state import RunState, StageRecord
 from domain.spec import RetrySpec
@@ -65,6 +65,7 @@ class LocalOrchestrator:
         self.stage_function, self.batches, self.task_report = stage_function, batches, task_report
         self.faults = faults or FaultPlan()
         self._batches_done = 0
+        self._lock_lost: str | None = None  # set by the heartbeat: who took the root's lock over
         self._count_lock = threading.Lock()
 
     # -- the run ------------------------------------------------------------------------------
@@ -90,6 +91,14 @@ class LocalOrchestrator:
                 if state.stage_done(stage.name):
                     self.events.emit("stage_skipped", stage=stage.name, reason="completed earlier in this run")
                     continue
+                if self._lock_lost is not None:
+                    # Another run took the root over (this one was silent too long): going on
+                    # would have two runs clean up and publish over each other.
+                    error = (
+                        f"the root's lock was taken over by run {self._lock_lost}; this run stopped before {stage.name}"
+                    )
+                    fail_run(self.ctx, state, stage.name, error, self.clock())
+                    return state
                 if not self._execute_stage(stage, state):
                     return state
             succeed_run(self.ctx, state, self.clock())
@@ -99,16 +108,25 @@ class LocalOrchestrator:
 
     def _heartbeat(self, stop: threading.Event) -> None:
         while not stop.wait(self.heartbeat_seconds):
-            self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
+            try:
+                held = self.ctx.ports.run_store.refresh_lock(self.ctx.run_id, self.clock())
+            except Exception as exc:  # a full disk, a lost network: try again at the next beat
+                self.events.emit("heartbeat_failed", error=str(exc), error_type=type(exc).__name__)
+                continue
+            if not held:
+                holder = self.ctx.ports.run_store.lock_holder()
+                self._lock_lost = holder.run_id if holder else "nobody"
+                self.events.emit("lock_lost", holder=self._lock_lost)
+                return
 
     def _execute_stage(self, stage: Stage, state: RunState) -> bool:
         if self.faults.kill_before_stage == stage.name:
             _kill_self(f"before stage {stage.name}")
         started = time.perf_counter()
         attempts = [0]
-        self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
-        record_stage(self.ctx, state, stage.name, StageRecord(status="RUNNING"))
         try:
+            self.events.emit("stage_started", stage=stage.name, kind=stage.kind.value)
+            record_stage(self.ctx, state, stage.name, StageRecord(status="RUNNING"))
             report = self._dispatch(stage, attempts)
         except Exception as exc:
             batch = exc.batch if isinstance(exc, BatchFailed) else None
@@ -123,7 +141,16 @@ class LocalOrchestrator:
                 error_type=type(error).__name__,
                 seconds=round(seconds, 3),
             )
-            fail_run(self.ctx, state, stage.name, str(error), self.clock(), batch, retryable=is_retryable(error))
+            fail_run(
+                self.ctx,
+                state,
+                stage.name,
+                str(error),
+                self.clock(),
+                batch,
+                retryable=is_retryable(error),
+                disk_full=is_disk_full(error),
+            )
             return False
         seconds = time.perf_counter() - started
         record_stage(self.ctx, state, stage.name, StageRecord("SUCCEEDED", attempts[0], round(seconds, 3), report))
@@ -186,6 +213,7 @@ class LocalOrchestrator:
             pool.shutdown(wait=False)
 
     def _task(self, stage: Stage, batch: int | None, attempt: int) -> None:
+        self.faults.check_stage(stage.name, attempt)  # training, or each batch of prediction
         task = TaskSpec(
             role="train" if stage.kind is StageKind.TASK else "predict",
             run_id=self.ctx.run_id,
@@ -209,6 +237,9 @@ class LocalOrchestrator:
         batches = self.batches(self.ctx)
         done = self.ctx.ports.run_store.batch_marks(self.ctx.run_id)
         pending = [b for b in batches if b not in done]
+        unused = self.faults.unused_batch_rules(batches, len(pending))
+        if unused:  # a fault that could never fire would pass for a run that survived it
+            raise StageError(stage.name, unused)
         self.events.emit(
             "map_started",
             stage=stage.name,

@@ -14,7 +14,8 @@ from domain.ml.features import FeatureSchema
 
 if TYPE_CHECKING:  # the models are built in domain/ml/estimators.py; only their types are named here
     from sklearn.base import RegressorMixin
-    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from domain.ml.intervals import ResidualInterval
 
 PREDICTION_SCHEMA = pa.schema(
     [
@@ -30,24 +31,19 @@ PREDICTION_SCHEMA = pa.schema(
 @dataclass
 class TrainedModel:
     encoder: FeatureEncoder
-    point: RegressorMixin  # a HistGradientBoostingRegressor, or a Ridge pipeline
-    lower: HistGradientBoostingRegressor
-    upper: HistGradientBoostingRegressor
+    point: RegressorMixin  # an LGBMRegressor, a HistGradientBoostingRegressor or a Ridge pipeline
+    spread: ResidualInterval  # value ± its half width, calibrated to the spec's coverage
     label_median: float
     label_lower: float  # the label's own central interval: the "know nothing" bounds
     label_upper: float
-    # Conformal margin added to both quantile bounds so the interval holds the spec's
-    # coverage on data the quantile models did not see (conformalized quantile regression).
-    interval_margin: float = 0.0
 
     @property
     def features(self) -> FeatureSchema:
         return self.encoder.features
 
     def interval(self, x: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        low = np.minimum(self.lower.predict(x) - self.interval_margin, value)
-        high = np.maximum(self.upper.predict(x) + self.interval_margin, value)
-        return low, high
+        half = self.spread.half_width(x)
+        return value - half, value + half
 
     def predict(self, table: pa.Table) -> pa.Table:
         """Value, bounds, confidence and source for every row of `table`, in order.

@@ -1,4 +1,4 @@
-"""Fit a point model and its quantile models; measure them on a holdout."""
+"""Fit a point model and its interval; measure them on a holdout."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from sklearn.model_selection import train_test_split
 
 from domain.errors import DataQualityError
 from domain.ml.encoding import FeatureEncoder
-from domain.ml.estimators import build_point_model, build_quantile_model
+from domain.ml.estimators import build_point_model, fit_estimator
 from domain.ml.features import training_schema
+from domain.ml.intervals import ResidualInterval
 from domain.ml.model import TrainedModel
 from domain.spec import ModelSection
 
@@ -41,7 +42,7 @@ class Metrics:
 def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedModel, Metrics]:
     """Train on `table` (labelled rows with the features SELECT's columns).
 
-    The holdout is split in two: one half calibrates the interval (conformal margin), the
+    The holdout is split in two: one half calibrates the interval (its conformal factor), the
     other measures everything, so the reported coverage is honest.
     """
     if table.num_rows < spec.min_labelled_rows:
@@ -56,20 +57,19 @@ def fit(table: pa.Table, id_column: str, spec: ModelSection) -> tuple[TrainedMod
     x_train, x_cal, x_test, y_train, y_cal, y_test = holdout_split(x, y, spec)
     alpha = (1.0 - spec.interval_coverage) / 2.0
     mask = encoder.categorical_mask
-    point = build_point_model(spec.estimator, dict(spec.params), mask, spec.seed).fit(x_train, y_train)
-    lower = build_quantile_model(alpha, mask, spec.seed).fit(x_train, y_train)
-    upper = build_quantile_model(1.0 - alpha, mask, spec.seed).fit(x_train, y_train)
+    point = fit_estimator(build_point_model(spec.estimator, dict(spec.params), mask, spec.seed), x_train, y_train, mask)
+    residual = np.abs(y_train - point.predict(x_train))
+    spread = ResidualInterval.fit(x_train, residual, spec.interval_coverage, mask, spec.seed)
+    spread.calibrate(x_cal, np.abs(y_cal - point.predict(x_cal)), spec.interval_coverage)
     lo_q, median, hi_q = np.quantile(y_train, [alpha, 0.5, 1.0 - alpha])
     model = TrainedModel(
         encoder=encoder,
         point=point,
-        lower=lower,
-        upper=upper,
+        spread=spread,
         label_median=float(median),
         label_lower=float(lo_q),
         label_upper=float(hi_q),
     )
-    model.interval_margin = conformal_margin(model, x_cal, y_cal, spec.interval_coverage)
     return model, _evaluate(model, x_test, y_test)
 
 
@@ -79,18 +79,6 @@ def holdout_split(x: np.ndarray, y: np.ndarray, spec: ModelSection) -> tuple[np.
     x_train, x_held, y_train, y_held = train_test_split(x, y, test_size=spec.holdout_fraction, random_state=spec.seed)
     x_cal, x_test, y_cal, y_test = train_test_split(x_held, y_held, test_size=0.5, random_state=spec.seed)
     return x_train, x_cal, x_test, y_train, y_cal, y_test
-
-
-def conformal_margin(model: TrainedModel, x_cal: Any, y_cal: np.ndarray, coverage: float) -> float:
-    """How far to widen (or, if negative, narrow) the quantile bounds for `coverage`.
-
-    Conformity score: how far outside [lower, upper] each calibration label falls; the
-    finite-sample-corrected `coverage` quantile of those scores is the margin.
-    """
-    scores = np.maximum(model.lower.predict(x_cal) - y_cal, y_cal - model.upper.predict(x_cal))
-    n = len(scores)
-    level = min(1.0, np.ceil((n + 1) * coverage) / n)
-    return float(np.quantile(scores, level, method="higher"))
 
 
 def _evaluate(model: TrainedModel, x_test: Any, y_test: np.ndarray) -> Metrics:
@@ -111,10 +99,13 @@ def sql_hash(sql: str) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions a model file depends on: a different scikit-learn may not load it."""
+    """Versions a model file depends on: a different scikit-learn or LightGBM may not load it."""
+    import lightgbm
+
     return {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
+        "lightgbm": lightgbm.__version__,
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
         "pandas": pd.__version__,

@@ -1,6 +1,6 @@
 """Ports: the abstract roles the domain needs from the outside world, one per module."""
 
-from domain.ports.catalog import Catalog
+from domain.ports.catalog import Catalog, TableVersion
 from domain.ports.event_log import EventLog
 from domain.ports.object_store import ObjectInfo, ObjectStore
 from domain.ports.run_store import RunStore
@@ -18,6 +18,7 @@ __all__ = [
     "RunStore",
     "SqlEngine",
     "TableRef",
+    "TableVersion",
     "TaskOutcome",
     "TaskRunner",
     "TaskSpec",

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class TableVersion:
+    """What a published table shows: its name, its columns and the location of its files."""
+
+    name: str
+    schema: pa.Schema
+    location: str
 
 
 class Catalog(abc.ABC):
@@ -16,9 +27,15 @@ class Catalog(abc.ABC):
         CREATE TABLE IF NOT EXISTS). Returns True if it was created by this call."""
 
     @abc.abstractmethod
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        """Point each table at its location (with its schema). Each table switches in one step
+        (readers see its old version or its new one); all of them in one step where the catalog
+        can (one transaction of the DuckDB catalog file), else one after the other (Glue has no
+        transaction over several tables: the publication pointer in the lake covers the gap)."""
+
     def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        """Point `name` at `location` (with `schema`) in one step: readers see either the old
-        table or the new one."""
+        """Point one table at `location`: readers see either the old table or the new one."""
+        self.publish_together([TableVersion(name, schema, location)])
 
     @abc.abstractmethod
     def location(self, name: str) -> str | None:

@@ -31,6 +31,19 @@ class ObjectStore(abc.ABC):
         """The object's bytes; KeyError if there is none."""
 
     @abc.abstractmethod
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and a tag that changes whenever it is replaced; KeyError if none."""
+
+    @abc.abstractmethod
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        """Compare-and-swap: replace the object only if it is still at `version` (as
+        `get_versioned` gave it). True if written; of two racing writers, at most one wins."""
+
+    @abc.abstractmethod
+    def delete_if_version(self, key: str, version: str) -> bool:
+        """Delete the object only if it is still at `version`. True if deleted."""
+
+    @abc.abstractmethod
     def exists(self, key: str) -> bool: ...
 
     @abc.abstractmethod
@@ -44,6 +57,18 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under `prefix` (which must end with '/'); returns how many."""
+
+    @abc.abstractmethod
+    def reserve_space(self, key: str, size: int) -> None:
+        """Hold `size` bytes of the store's disk at `key` (an object nobody reads): deleting it
+        later frees room for a write that found the disk full. A store with no disk of its own
+        to fill (S3) does nothing."""
+
+    @abc.abstractmethod
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        """Remove what writes cut short left under `prefix` (temporary files and folders,
+        unfinished uploads), which `list` never shows; returns how many. Only safe while no
+        write is under way there: pre-cleanup calls it holding the root's lock."""
 
     @abc.abstractmethod
     def uri(self, key: str) -> str:

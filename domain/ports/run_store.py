@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 
 from domain.run_state import RunState
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds the root's lock, as its last heartbeat wrote it."""
+
+    run_id: str
+    heartbeat: float
+    stale_after: float | None  # how long the holder said it may stay silent (None: an older lock)
+    host: str | None
+
+    def stale_at(self, default_stale_after: float) -> float:
+        """When the lock may be taken over if no heartbeat comes (sooner if its process died
+        on the machine looking)."""
+        return self.heartbeat + (self.stale_after if self.stale_after is not None else default_stale_after)
 
 
 class RunStore(abc.ABC):
@@ -40,11 +56,20 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
-        """Take the root's run lock for `run_id`. Returns None on success, or the id of the run
-        that holds it. A lock not refreshed for `stale_after_seconds` is taken over."""
+        """Take the root's run lock for `run_id`, saying it will be renewed within
+        `stale_after_seconds`. Returns None on success, or the id of the run that holds it.
+        A lock not renewed within what its holder said, or whose holder died on this machine,
+        is taken over by compare-and-swap: of two processes taking it over at once, one wins."""
 
     @abc.abstractmethod
-    def refresh_lock(self, run_id: str, now: float) -> None: ...
+    def refresh_lock(self, run_id: str, now: float) -> bool:
+        """Renew the lock this process took for `run_id`. False, writing nothing, if another
+        run has taken it over meanwhile."""
 
     @abc.abstractmethod
-    def release_lock(self, run_id: str) -> None: ...
+    def release_lock(self, run_id: str) -> None:
+        """Free the lock if `run_id` holds it; never another run's."""
+
+    @abc.abstractmethod
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the lock now, for messages; None if nobody does."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from domain.context import RunContext
 from domain.errors import StageError
+from domain.fan_out import FanOut, write_fan_out
 from domain.layout import BATCH_DIGITS
 from domain.manifest import BatchEntry, Manifest
 from domain.spec import BatchSection
@@ -99,3 +100,11 @@ def run_batch_planning(ctx: RunContext) -> dict[str, Any]:
 
 def load_manifest(ctx: RunContext) -> Manifest:
     return Manifest.from_bytes(ctx.ports.store.get(ctx.layout.manifest_key))
+
+
+def pending_fan_out(ctx: RunContext, round_number: int) -> FanOut:
+    """The batches without their marker, for the prediction Map: all of them on a first run,
+    only the unfinished ones when a run resumes (a finished batch must not start a task again)."""
+    marks = ctx.ports.run_store.batch_marks(ctx.run_id)
+    todo = [{"batch": e.batch, "rows": e.rows} for e in load_manifest(ctx).batches if marks.get(e.batch) != e.rows]
+    return write_fan_out(ctx.ports.store, ctx.layout.batch_pending_key(round_number), todo)

@@ -1,4 +1,4 @@
-"""Pre-cleanup and cleanup: remove intermediate data, never published results."""
+"""Pre-cleanup and cleanup: remove intermediate data, never what is published."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from typing import Any
 from domain.context import RunContext
 from domain.layout import RunLayout, results_prefix
 from domain.ports.sql_engine import TableRef
-from domain.services.publishing import published_runs
+from domain.services.publication import follow_pointer, protected_locations, published_runs
 from domain.services.removal import Removed, remove_tables
 
 
 def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
-    """Remove what earlier runs that never finished left behind.
+    """Finish a publish a killed run left halfway, then remove what earlier runs that never
+    finished left behind.
 
     Starting a fresh run abandons earlier unfinished ones (a resume would have continued
     them instead): their intermediate tables and unpublished result folders are deleted;
     their state, events, rejects and model stay for the record.
     """
+    rolled_forward = follow_pointer(ctx.ports, ctx.spec.output.table)
+    protected = protected_locations(ctx.ports, ctx.spec.output.table)
+    # Holding the root's lock, no write is under way: anything half-written is a killed run's.
+    interrupted = ctx.ports.store.remove_interrupted_writes("")
     run_store, table = ctx.ports.run_store, ctx.spec.output.table
     abandoned: list[str] = []
     removed = Removed()
@@ -27,7 +32,7 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
             continue
         # Marked abandoned only once its data is gone: a pre-cleanup that fails halfway leaves
         # the run to the next one.
-        removed += remove_tables(ctx.ports, RunLayout(run_id, table).intermediate_tables)
+        removed += remove_tables(ctx.ports, RunLayout(run_id, table).intermediate_tables, protected)
         state.status = "ABANDONED"
         run_store.save(state)
         abandoned.append(run_id)
@@ -40,9 +45,14 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
         for folder in orphans
         if folder.startswith("run_id=") and folder.removeprefix("run_id=") not in keep
     ]
-    removed += remove_tables(ctx.ports, unpublished)
-    removed += remove_tables(ctx.ports, ctx.layout.intermediate_tables)  # a reused run id starts clean
-    return {"abandoned_runs": abandoned, "objects_deleted": removed.objects, "tables_dropped": removed.tables}
+    removed += remove_tables(ctx.ports, unpublished, protected)
+    removed += remove_tables(ctx.ports, ctx.layout.intermediate_tables, protected)  # a reused run id starts clean
+    return {
+        "abandoned_runs": abandoned,
+        "objects_deleted": removed.objects + interrupted,
+        "tables_dropped": removed.tables,
+        "tables_rolled_forward": rolled_forward,
+    }
 
 
 def run_cleanup(ctx: RunContext) -> dict[str, Any]:
@@ -50,7 +60,9 @@ def run_cleanup(ctx: RunContext) -> dict[str, Any]:
     sizes = table_sizes(ctx, [*ctx.layout.intermediate_tables, ctx.layout.rejects])
     if ctx.spec.output.keep_intermediates:
         return {"objects_deleted": 0, "tables_dropped": 0, "kept": True, **sizes}
-    removed = remove_tables(ctx.ports, ctx.layout.intermediate_tables)
+    removed = remove_tables(
+        ctx.ports, ctx.layout.intermediate_tables, protected_locations(ctx.ports, ctx.spec.output.table)
+    )
     return {"objects_deleted": removed.objects, "tables_dropped": removed.tables, **sizes}
 
 

@@ -12,22 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
+from domain.fan_out import FanOut, write_fan_out
 from domain.ports.sql_engine import IngestItem, IngestStats
 
 MB = 1 << 20
 _DONE = re.compile(r"item-(\d+)-lines-(\d+)\.json$")
-
-
-@dataclass(frozen=True)
-class FanOut:
-    """The items still to ingest, written as a list a Map state reads (`key`)."""
-
-    items: int
-    key: str
 
 
 def plan(ctx: RunContext) -> list[IngestItem]:
@@ -85,9 +77,9 @@ def ingest_one(ctx: RunContext, index: int) -> dict[str, int]:
 def fan_out(ctx: RunContext, round_number: int) -> FanOut:
     """The items not yet ingested, written for a Map state to read."""
     todo = pending(ctx, plan(ctx))
-    key = ctx.layout.ingest_pending_key(round_number)
-    ctx.ports.store.put(key, json.dumps([{"item": item.index} for item in todo]).encode())
-    return FanOut(len(todo), key)
+    return write_fan_out(
+        ctx.ports.store, ctx.layout.ingest_pending_key(round_number), [{"item": i.index} for i in todo]
+    )
 
 
 def finish(ctx: RunContext, items: Sequence[IngestItem], seconds: float) -> IngestStats:

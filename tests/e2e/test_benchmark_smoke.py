@@ -27,6 +27,10 @@ TARGETS = {
     "memory_growth",
     "task_overhead",
     "concurrency_speedup",
+    "prediction_per_core",
+    "training_over_floor",
+    "holdout_r2",
+    "interval_coverage",
 }
 
 

@@ -63,3 +63,28 @@ def test_ctrl_c_ends_with_the_resume_command_and_exit_130(
     match = re.search(r"interrupted: run (\S+) stopped; the published results are unchanged\. Resume it: (.+)", out)
     assert match is not None, out
     assert match.group(2) == f"batchml run {tmp_path / 'spec.toml'} --resume {match.group(1)}"
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        ("garbage", "BATCHML_FAULTS='garbage': fault rule 'garbage' is not understood"),
+        ("stage=PUBLISH:permanent", "no stage 'PUBLISH'"),
+        ("batch=-1:transient=1", "a batch is a number from 0"),
+        ("kill=after_batches:0", "kill=after_batches:N with N >= 1"),
+        ("batch=10000:permanent", "batches are numbered 0 to 9999"),
+    ],
+)
+def test_a_bad_fault_plan_is_refused_before_anything_is_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], faults: str, message: str
+) -> None:
+    for name in ("spec.toml", "staging.sql", "features.sql"):
+        shutil.copy(HOUSES / name, tmp_path / name)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "listings.jsonl").write_text('{"listing_id": "L1", "rooms": 2}\n')
+    monkeypatch.setenv("BATCHML_FAULTS", faults)
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["run", str(tmp_path / "spec.toml")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.rglob("_lock.json*")) and not list(tmp_path.rglob("run.json"))

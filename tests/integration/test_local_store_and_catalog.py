@@ -67,3 +67,27 @@ def test_a_bad_query_is_a_query_error_with_duckdbs_words(tmp_path: Path) -> None
         catalog.query("SELEC 1")
     with pytest.raises(QueryError, match="Table with name nonexistent does not exist"):
         catalog.query("SELECT * FROM nonexistent")
+
+
+def test_a_symlink_inside_the_root_never_takes_a_key_outside_it(tmp_path: Path) -> None:
+    """ROOT/runs pointing elsewhere used to let every write and delete go there."""
+    outside = tmp_path / "elsewhere"
+    (outside / "r1" / "staging").mkdir(parents=True)
+    (outside / "r1" / "staging" / "keep.parquet").write_bytes(b"not the lake's")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "runs").symlink_to(outside)
+    store = FilesystemObjectStore(root)
+    for action in (
+        lambda: store.put("runs/r1/run.json", b"{}"),
+        lambda: store.delete_prefix("runs/r1/staging/"),
+        lambda: store.get("runs/r1/staging/keep.parquet"),
+    ):
+        with pytest.raises(ValueError, match="leaves the output root through a symbolic link"):
+            action()
+    assert (outside / "r1" / "staging" / "keep.parquet").exists() and not (outside / "r1" / "run.json").exists()
+    inside = root / "results"
+    inside.mkdir()
+    (root / "alias").symlink_to(inside)  # a link that stays inside is fine
+    store.put("alias/x.json", b"1")
+    assert (inside / "x.json").read_bytes() == b"1"

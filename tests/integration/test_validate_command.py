@@ -120,3 +120,51 @@ def test_a_wide_features_select_lists_its_first_columns_only(
     assert code == 0
     assert "35 feature columns (1 categorical): city, rooms, extra_00," in out
     assert "extra_22, ... (10 more)" in out and "extra_23" not in out
+
+
+def test_a_reserved_results_table_name_is_refused_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to pass, and the run failed late in publish, after three retries."""
+    spec = houses_project(tmp_path, 50, output={"table": "batchml_tables"})
+    code, _out, err = validate(spec, capsys)
+    assert code == 2
+    assert "[output] table: results table name 'batchml_tables' is reserved for batchml's own tables" in err
+
+
+def test_an_output_root_through_a_symlink_or_out_of_the_spec_folder_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both used to be followed without a word."""
+    project = tmp_path / "project"
+    project.mkdir()
+    elsewhere = tmp_path / "big-disk" / "lake"
+    elsewhere.mkdir(parents=True)
+    (project / "lake").symlink_to(elsewhere)
+    spec = houses_project(project, 50, output={"root": "lake"})
+    _code, out, _err = validate(spec, capsys)
+    assert f"note: [output] root 'lake' is {elsewhere} (a symbolic link leads there)" in out
+    edit(spec, 'root = "lake"', 'root = "../outside"')
+    _code, out, _err = validate(spec, capsys)
+    assert f"note: [output] root '../outside' is {tmp_path / 'outside'}, outside the spec's folder" in out
+    edit(spec, 'root = "../outside"', 'root = "nested/../lake2"')
+    _code, out, _err = validate(spec, capsys)
+    assert "note:" not in out  # stays in the spec's folder, no link: nothing to say
+
+
+def test_a_lightgbm_parameter_it_refuses_is_one_line_naming_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """LightGBM prints its refusal to the process's stderr (descriptor 2, with a C++ source
+    path) before raising it: validate says it once, as its own error line."""
+    spec = houses_project(tmp_path, 0)
+    edit(spec, 'estimator = "ridge"', 'estimator = "lightgbm"')
+    edit(spec, "alpha = 1.0", "num_leaves = 1")
+
+    code = main(["validate", str(spec), "--sample", "0"])
+
+    captured = capfd.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.strip().splitlines() == [
+        f"error: {spec}: [model] params: LightGBM refuses them: Check failed: (num_leaves) > (1)"
+    ]

@@ -34,7 +34,13 @@ TERRAFORM_DIR = Path(__file__).resolve().parents[2] / "terraform"
 # One Lambda per function stage of the graph, plus the failure route and the handler of stopped
 # executions: taken from the code, so the deployment cannot fall behind the stage graph.
 _GRAPH = build_graph(load_spec(Path(__file__).resolve().parents[2] / "examples" / "age" / "spec.toml"))
-LAMBDA_STAGES = [s.name for s in _GRAPH.stages if s.kind is StageKind.FUNCTION] + [
+# A stage that fans out its ingest has a function for the items beside its own.
+LAMBDA_STAGES = [
+    name
+    for s in _GRAPH.stages
+    if s.kind is StageKind.FUNCTION
+    for name in ([s.name, f"{s.name}_ingest"] if s.ingest_fan_out else [s.name])
+] + [
     _GRAPH.failure_route,
     "execution_stopped",
 ]
@@ -135,3 +141,45 @@ def test_stopped_executions_reach_the_execution_stopped_lambda_and_only_from_the
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["source_arn"] == "${aws_cloudwatch_event_rule.execution_stopped.arn}"
     assert permission["function_name"] == '${aws_lambda_function.stage["execution_stopped"].function_name}'
+
+
+def test_the_workgroup_accepts_the_ctas_statements_the_engine_sends(config: Config) -> None:
+    """Issue 13, finding 1: Athena fails a CTAS that names its external_location in a workgroup
+    that enforces its configuration (https://docs.aws.amazon.com/athena/latest/ug/workgroups-troubleshooting.html);
+    the workgroup enforced it, so every CTAS would have failed on AWS. Each query now names the
+    result location and encryption itself, from the environment Terraform sets."""
+    from adapters.aws.athena_ctas import ctas
+
+    assert "external_location" in ctas('"db"."t"', "s3://bucket/runs/r/t/", "SELECT 1")
+    workgroup = config.resources()[("aws_athena_workgroup", "main")]
+    assert workgroup["configuration"][0]["enforce_workgroup_configuration"] is False
+    environment = config.locals()["common_environment"]
+    assert {"BATCHML_ATHENA_OUTPUT", "BATCHML_ATHENA_ENCRYPTION", "BATCHML_ATHENA_KMS_KEY"} <= set(environment)
+
+
+def test_interface_endpoints_are_only_those_the_tasks_call(config: Config) -> None:
+    """Issue 13, finding 9: sts and ecs endpoints were on by default (~$29 a month at two zones)
+    though no task calls either (task credentials come from the Fargate credential endpoint)."""
+    default = config.variables()["interface_endpoints"]["default"]
+    assert set(default) == {"ecr.api", "ecr.dkr", "logs", "athena", "glue"}
+
+
+def test_the_remote_state_example_locks(config: Config) -> None:
+    """Issue 13, finding 9: no state backend or locking guidance. The example backend keeps the
+    state in S3 with S3's own lock file (Terraform >= 1.10), encrypted, and the README says how."""
+    example = Config.from_sources({"backend.tf": (TERRAFORM_DIR / "backend.tf.example").read_text()})
+    backend = example.files["backend.tf"]["terraform"][0]["backend"][0]["s3"]
+    assert backend["use_lockfile"] is True and backend["encrypt"] is True
+    assert "backend.tf.example" in (TERRAFORM_DIR / "README.md").read_text()
+
+
+def test_task_and_function_sizes_are_ones_aws_accepts(config: Config) -> None:
+    """Fargate takes only certain CPU and memory pairs; Lambda 128 to 10,240 MB (limits harness)."""
+    from tests.integration.aws.limits_harness import check_lambda_memory, check_task_size
+
+    variables = config.variables()
+    for role in ("train", "predict"):
+        check_task_size(role, int(variables[f"{role}_cpu"]["default"]), int(variables[f"{role}_memory"]["default"]))
+    for name in ("lambda_memory_mb", "ingest_lambda_memory_mb"):
+        check_lambda_memory(name, int(variables[name]["default"]))
+    assert int(variables["lambda_timeout_seconds"]["default"]) <= 900

@@ -22,24 +22,48 @@ from domain.ports import (
     RunStore,
     SqlEngine,
     TableRef,
+    TableVersion,
     TaskOutcome,
     TaskRunner,
     TaskSpec,
 )
+from domain.ports.run_store import LockHolder
 from domain.run_state import RunState
 
 
 class FakeObjectStore(ObjectStore):
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.versions: dict[str, int] = {}
+        self._writes = 0
+
+    def _written(self, key: str) -> None:
+        self._writes += 1
+        self.versions[key] = self._writes
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        return self.objects[key], str(self.versions.get(key, 0))
+
+    def put_if_version(self, key: str, data: bytes, version: str) -> bool:
+        if key not in self.objects or str(self.versions.get(key, 0)) != version:
+            return False
+        self.put(key, data)
+        return True
+
+    def delete_if_version(self, key: str, version: str) -> bool:
+        if key not in self.objects or str(self.versions.get(key, 0)) != version:
+            return False
+        self.delete(key)
+        return True
 
     def put(self, key: str, data: bytes) -> None:
         self.objects[key] = bytes(data)
+        self._written(key)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         if key in self.objects:
             return False
-        self.objects[key] = bytes(data)
+        self.put(key, data)
         return True
 
     def get(self, key: str) -> bytes:
@@ -59,6 +83,12 @@ class FakeObjectStore(ObjectStore):
         for key in doomed:
             del self.objects[key]
         return len(doomed)
+
+    def reserve_space(self, key: str, size: int) -> None:
+        self.put(key, b"")  # the fake never fills: only the key shows the reservation
+
+    def remove_interrupted_writes(self, prefix: str) -> int:
+        return 0  # every fake write is whole
 
     def uri(self, key: str) -> str:
         return f"fake://{key}"
@@ -152,9 +182,10 @@ class FakeCatalog(Catalog):
         self.tables[name] = (schema, location)
         return True
 
-    def publish(self, name: str, schema: pa.Schema, location: str) -> None:
-        self.tables[name] = (schema, location)
-        self.published.append((name, location))
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        for table in tables:
+            self.tables[table.name] = (table.schema, table.location)
+            self.published.append((table.name, table.location))
 
     def location(self, name: str) -> str | None:
         entry = self.tables.get(name)
@@ -169,7 +200,7 @@ class FakeRunStore(RunStore):
         self.states: dict[str, dict[str, Any]] = {}
         self.marks: dict[str, dict[int, int]] = {}
         self.seconds: dict[str, dict[int, float]] = {}
-        self.lock: tuple[str, float] | None = None
+        self.lock: tuple[str, float, float] | None = None  # run, heartbeat, stale after
 
     def save(self, state: RunState) -> None:
         self.states[state.run_id] = state.to_json()
@@ -196,17 +227,23 @@ class FakeRunStore(RunStore):
         return self.marks.get(run_id, {}).get(batch)
 
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:
-        if self.lock and self.lock[0] != run_id and now - self.lock[1] <= stale_after_seconds:
+        if self.lock and self.lock[0] != run_id and now - self.lock[1] <= self.lock[2]:
             return self.lock[0]
-        self.lock = (run_id, now)
+        self.lock = (run_id, now, stale_after_seconds)
         return None
 
-    def refresh_lock(self, run_id: str, now: float) -> None:
-        self.lock = (run_id, now)
+    def refresh_lock(self, run_id: str, now: float) -> bool:
+        if not self.lock or self.lock[0] != run_id:
+            return False
+        self.lock = (run_id, now, self.lock[2])
+        return True
 
     def release_lock(self, run_id: str) -> None:
         if self.lock and self.lock[0] == run_id:
             self.lock = None
+
+    def lock_holder(self) -> LockHolder | None:
+        return LockHolder(self.lock[0], self.lock[1], self.lock[2], "fake-host") if self.lock else None
 
 
 class FakeEventLog(EventLog):

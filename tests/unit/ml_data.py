@@ -19,3 +19,13 @@ def regression_table(n: int, seed: int = 0, labelled: bool = True) -> pa.Table:
             "group": group,
         }
     )
+
+
+def noisy_table(n: int, seed: int = 0) -> pa.Table:
+    """Noise that grows with x (sd 0.2 at x = 0, 4.2 at x = 10): an interval that fits it must
+    be wider for large x."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n)
+    group = rng.choice(["a", "b", "c"], n)
+    y = 2.0 * x + np.where(group == "c", 3.0, 0.0) + rng.normal(0, 1.0, n) * (0.2 + 0.4 * x)
+    return pa.table({"id": [f"n{seed}-{i}" for i in range(n)], "label": y, "x": x, "group": group})

@@ -45,12 +45,14 @@ def test_each_ingest_item_is_one_lambda_invocation_at_the_measured_per_core_rate
 
 
 def test_small_maps_are_inline_large_ones_distributed_with_child_transitions() -> None:
+    # The route, then the Map (a Distributed one reads its own list), each batch its Task and Succeed.
     volumes, plan = plan_for(10_000_000, rows_per_batch=100_000)
     assert volumes.batches > 40
-    assert plan.stages["prediction"].transitions == 1 + 2 * volumes.batches
+    assert plan.stages["prediction"].transitions == 1 + 1 + 2 * volumes.batches
+    # The route, the Task reading the list, the inline Map, the batches.
     volumes, plan = plan_for(1_000_000)
     assert volumes.batches <= 40
-    assert plan.stages["prediction"].transitions == 1 + volumes.batches
+    assert plan.stages["prediction"].transitions == 1 + 2 + 2 * volumes.batches
 
 
 def test_every_fargate_task_is_billed_from_its_start_for_at_least_a_minute() -> None:
@@ -135,6 +137,7 @@ def test_the_deployment_sizes_are_terraforms_defaults() -> None:
     assert declared["train_cpu"] == d.train_cpu and declared["train_memory"] == d.train_memory_mib
     assert declared["predict_cpu"] == d.predict_cpu and declared["predict_memory"] == d.predict_memory_mib
     assert declared["lambda_memory_mb"] == d.lambda_memory_mb
+    assert declared["ingest_lambda_memory_mb"] == d.ingest_lambda_memory_mb
     assert declared["athena_bytes_scanned_cutoff"] == d.athena_bytes_scanned_cutoff
     assert tuple(declared["interface_endpoints"] or ()) == d.interface_endpoints
     assert declared["vpc_endpoint_az_count"] == d.vpc_endpoint_az_count
@@ -146,3 +149,39 @@ def test_stage_usages_add_up() -> None:
     summed = total(plan.stages)
     assert summed.transitions == sum(u.transitions for u in plan.stages.values())
     assert summed.wall_seconds == pytest.approx(plan.wall_seconds)
+
+
+def test_the_states_a_run_enters_are_those_of_the_compiled_state_machine() -> None:
+    """The transition counts the cost model uses, against the definition the compiler writes."""
+    from adapters.aws import cost_shape as shape
+    from adapters.aws.state_machine import compile_state_machine
+    from domain.graph import build_graph
+
+    states = compile_state_machine(build_graph(spec()))["States"]
+
+    def path(start: str, processor: dict[str, object]) -> list[str]:
+        """States entered from `start` when every Task succeeds first time and no loop repeats."""
+        entered, name = [], start
+        while name:
+            entered.append(name)
+            state = processor[name]
+            assert isinstance(state, dict)
+            name = state.get("Next") if state["Type"] != "Choice" else state.get("Default")
+            if name in entered:
+                break
+        return entered
+
+    # A Lambda stage: its Task and its Choice; another round adds the Wait, the Task, the Choice.
+    assert path("features", states)[: shape.STAGE_STATES] == ["features", "features_next"]
+    loop = next(c["Next"] for c in states["features_next"]["Choices"] if c.get("StringEquals") == "RUNNING")
+    assert [loop, states[loop]["Next"], states["features"]["Next"]] == ["features_wait", "features", "features_next"]
+    assert shape.LOOP_STATES == 3
+    # Training: the Pass that starts its attempt count, then the task.
+    assert path("training_start", states)[: shape.TRAINING_STATES] == ["training_start", "training"]
+    # The fan-outs: a route, then an inline Map after the Task reading its list, or a Distributed Map.
+    assert states["prediction_route"]["Type"] == "Choice" and shape.ROUTE_STATES == 1
+    assert states["prediction_items"]["Next"] == "prediction_inline" and shape.INLINE_STATES == 2
+    assert "ItemReader" in states["prediction_distributed"] and shape.DISTRIBUTED_STATES == 1
+    for prefix, per_item in (("staging_ingest", shape.INGEST_ITEM_STATES), ("prediction", shape.BATCH_ITEM_STATES)):
+        processor = states[f"{prefix}_distributed"]["ItemProcessor"]
+        assert len(path(processor["StartAt"], processor["States"])) == per_item, prefix

@@ -37,7 +37,7 @@ def test_done_items_are_not_ingested_again_and_the_fan_out_lists_the_rest(ctx: R
     assert ingest.ingest_one(ctx, 2) == {"item": 2, "lines": 2}
     assert ingest.done(ctx) == {2: 2}
     fan_out = ingest.fan_out(ctx, round_number=1)
-    assert fan_out.items == 3
+    assert fan_out.count == 3
     assert json.loads(ctx.ports.store.get(fan_out.key)) == [{"item": 0}, {"item": 1}, {"item": 3}]
     assert [item.index for item in ingest.pending(ctx, ingest.plan(ctx))] == [0, 1, 3]
     assert len(engine.materialized) == 1

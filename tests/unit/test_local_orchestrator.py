@@ -8,9 +8,12 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from adapters.local.orchestrator import LocalOrchestrator
 from domain.context import RunContext
-from domain.errors import DataQualityError
+from domain.errors import DataQualityError, RunLockedError
+from domain.faults import FaultPlan
 from domain.graph import build_graph
 from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskSpec
 from domain.run_lifecycle import start_run
@@ -214,3 +217,65 @@ def test_a_function_stage_that_times_out_has_its_statements_stopped(ctx: RunCont
     assert state.status == "FAILED" and state.failure is not None
     assert "timed out after 1s" in state.failure.error
     assert ctx.ports.engine.cancelled == 1  # type: ignore[attr-defined]
+
+
+def test_a_training_stage_fault_fails_training_instead_of_being_ignored(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    orchestrator.faults = FaultPlan.parse("stage=training:permanent")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.failure is not None and state.failure.stage == "training"
+    assert "injected permanent fault in stage training" in state.failure.error
+    assert runner.calls == []  # the fault came before the task
+
+
+def test_a_prediction_stage_fault_fails_each_batch_task(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    orchestrator.faults = FaultPlan.parse("stage=prediction:transient=1")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.status == "SUCCEEDED"
+    assert sorted(t.attempt for t in runner.calls if t.batch is not None) == [2, 2, 2, 2]
+
+
+def test_a_batch_fault_for_a_batch_that_was_not_planned_fails_the_stage(ctx: RunContext) -> None:
+    orchestrator, _ = orchestrate(ctx, FakeTaskRunner(), batches=3)
+    orchestrator.faults = FaultPlan.parse("batch=7:permanent")
+    state = orchestrator.execute(start_run(ctx, time.time()))
+    assert state.failure is not None and state.failure.stage == "prediction"
+    assert "fault rule batch=7: the run planned batches 0 to 2" in state.failure.error
+    assert state.status == "FAILED"
+
+
+def test_the_lock_message_states_the_holders_own_stale_time(ctx: RunContext) -> None:
+    ctx.ports.run_store.acquire_lock("other-run", now=1000.0, stale_after_seconds=300.0)
+    with pytest.raises(RunLockedError) as raised:
+        start_run(ctx, 1100.0, stale_after=300.0)
+    said = str(raised.value)
+    assert "run other-run is active on fake://: wait for it to end" in said
+    assert "from elsewhere once its heartbeat is 5 minutes old (last heartbeat 100s ago, so in 200s)" in said
+    assert said.endswith("If it was stopped, continue it with --resume other-run")
+
+
+def test_a_run_whose_lock_was_taken_over_stops_at_the_next_stage(ctx: RunContext) -> None:
+    runner = FakeTaskRunner()
+    orchestrator, _ = orchestrate(ctx, runner)
+    run_store = ctx.ports.run_store
+    assert isinstance(run_store, FakeRunStore)
+    state = start_run(ctx, time.time())
+    run_store.lock = ("intruder", time.time(), 300.0)  # taken over while this run was silent
+    orchestrator.heartbeat_seconds = 0.01
+    original = orchestrator.stage_function
+
+    def slow_features(inner: RunContext, name: str) -> dict[str, Any]:
+        if name == "features":
+            time.sleep(0.2)  # a few heartbeats
+        return original(inner, name)
+
+    orchestrator.stage_function = slow_features
+    state = orchestrator.execute(state)
+    assert state.status == "FAILED" and state.failure is not None
+    assert state.failure.stage == "training"
+    assert "taken over by run intruder" in state.failure.error
+    assert run_store.lock is not None and run_store.lock[0] == "intruder"  # not released: not ours
+    assert events(ctx).named("lock_lost")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -8,10 +10,12 @@ import pytest
 from domain.context import RunContext
 from domain.errors import VerificationError
 from domain.layout import RunLayout, published_history_key, results_location
+from domain.ports.catalog import TableVersion
 from domain.ports.sql_engine import TableRef
 from domain.run_state import RunState
 from domain.services.cleanup import run_cleanup, run_pre_cleanup
-from domain.services.publishing import published_runs, rollback, run_publish, shown_run
+from domain.services.publication import protected_locations, published_runs, read_publication, shown_run, switch_to
+from domain.services.publishing import rollback, run_publish
 from tests.unit.fakes import FakeCatalog, FakeObjectStore, FakeSqlEngine
 
 
@@ -109,3 +113,77 @@ def test_a_new_publish_after_a_rollback_is_shown_and_keeps_the_order(ctx: RunCon
     store.put(published_history_key(table), json.dumps({"runs": ["run-a", "run-b"], "shown": "run-a"}).encode())
     run_publish(ctx)
     assert published_runs(ctx) == ["run-a", "run-b", "run-1"] and shown_run(ctx) == "run-1"
+
+
+class PointerCheckingCatalog(FakeCatalog):
+    """Records, at each switch, which run the publication pointer named by then."""
+
+    def __init__(self, store: FakeObjectStore, table: str) -> None:
+        super().__init__()
+        self.store, self.table = store, table
+        self.pointer_at_switch: list[list[str]] = []
+
+    def publish_together(self, tables: Sequence[TableVersion]) -> None:
+        history = json.loads(self.store.get(published_history_key(self.table)))["runs"]
+        self.pointer_at_switch.append(history)
+        super().publish_together(tables)
+
+
+def test_publish_commits_the_pointer_first_then_switches_both_tables_in_one_call(ctx: RunContext) -> None:
+    _publishable(ctx)
+    store = ctx.ports.store
+    assert isinstance(store, FakeObjectStore)
+    catalog = PointerCheckingCatalog(store, ctx.spec.output.table)
+    ctx = replace(ctx, ports=replace(ctx.ports, catalog=catalog))
+    run_publish(ctx)
+    assert catalog.pointer_at_switch == [["run-1"]]  # one switch, after the pointer named the run
+    assert catalog.published == [
+        ("results", results_location("results", "run-1")),
+        ("results_rejects", "runs/run-1/rejects/"),
+    ]
+
+
+def test_rollback_switches_both_tables_from_the_pointer_without_a_query(ctx: RunContext) -> None:
+    _publishable(ctx)
+    for run in ("run-0", "run-1"):
+        run_publish(replace(ctx, run_id=run))
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    engine.queries.clear()
+    rollback(ctx.ports, ctx.spec.output.table)
+    assert engine.queries == []
+    assert ctx.ports.catalog.location("results") == results_location("results", "run-0")
+    assert ctx.ports.catalog.location("results_rejects") == "runs/run-0/rejects/"
+    assert published_runs(ctx) == ["run-0", "run-1"] and shown_run(ctx) == "run-0"
+
+
+def test_pre_cleanup_finishes_a_cut_publish_and_keeps_what_the_catalog_shows(ctx: RunContext) -> None:
+    """A publish killed after its commit point (keep 1): the pointer names run-new, the catalog
+    still shows run-old, whose files are not in the pointer any more."""
+    _publishable(ctx)
+    store, table = ctx.ports.store, ctx.spec.output.table
+    old, new = replace(ctx, run_id="run-old"), replace(ctx, run_id="run-new")
+    for run in (old, new):
+        store.put(run.layout.results.location + "part.parquet", b"x")
+    run_publish(old)
+    shown_before = read_publication(store, table).shown
+    switch_to(new.ports, table, "run-new", ["run-new"], fresh=True)  # the commit point of run-new's publish ...
+    ctx.ports.catalog.publish_together(shown_before)  # ... and the catalog as if the switch never came
+    assert protected_locations(ctx.ports, table) >= {old.layout.results.location, new.layout.results.location}
+    report = run_pre_cleanup(ctx)
+    assert report["tables_rolled_forward"] == [table, f"{table}_rejects"]
+    assert ctx.ports.catalog.location(table) == new.layout.results.location
+    assert ctx.ports.catalog.location(f"{table}_rejects") == new.layout.rejects.location
+    assert store.list(new.layout.results.location)
+    assert not store.list(old.layout.results.location)  # no longer shown nor kept: gone
+
+
+def test_no_cleanup_deletes_a_location_the_catalog_points_at(ctx: RunContext) -> None:
+    store, table = ctx.ports.store, ctx.spec.output.table
+    for prefix in ctx.layout.intermediate_prefixes:
+        store.put(prefix + "part.parquet", b"x")
+    # Say a hand-made table shows this run's staging: cleanup leaves it, and the rest goes.
+    ctx.ports.catalog.publish(table, pa.schema([]), ctx.layout.staging.location)
+    run_cleanup(ctx)
+    assert store.list(ctx.layout.staging.location)
+    assert not store.list(ctx.layout.features.location)

@@ -50,3 +50,29 @@ def test_graph_has_every_stage_in_order_with_its_kind_and_policy() -> None:
     assert graph.stage("training").retry.max_attempts == 6
     assert graph.stage("training").timeout_seconds == 99
     assert graph.max_concurrency == spec.batches.max_concurrency
+
+
+def test_a_full_disk_is_not_retried_whichever_layer_says_so() -> None:
+    import errno
+
+    from domain.errors import QueryError, TaskFailedError
+    from domain.retry import is_disk_full, is_retryable
+
+    def raised_from(cause: BaseException) -> QueryError:
+        try:
+            raise cause
+        except OSError as inner:
+            try:
+                raise QueryError("DuckDB I/O error", transient=True) from inner
+            except QueryError as outer:
+                return outer
+
+    full = [
+        OSError(errno.ENOSPC, "No space left on device"),
+        raised_from(OSError(errno.ENOSPC, "No space left on device")),
+        QueryError('Could not write file "x.parquet": No space left on device', transient=True),
+        TaskFailedError("predict-00001", "OSError: [Errno 28] No space left on device"),
+    ]
+    for error in full:
+        assert is_disk_full(error) and not is_retryable(error), error
+    assert not is_disk_full(OSError(errno.EIO, "I/O error")) and is_retryable(OSError(errno.EIO, "I/O error"))

@@ -32,15 +32,25 @@ def entered(kind: str, n: int) -> list[dict[str, Any]]:
 
 
 def test_states_entered_are_counted_across_pages_and_child_items_estimated() -> None:
-    started = {"type": "MapRunStarted", "mapRunStartedEventDetails": {"mapRunArn": "arn:map-run"}}
+    def map_run(state: str, arn: str) -> list[dict[str, Any]]:
+        return [
+            {"type": "MapStateEntered", "stateEnteredEventDetails": {"name": state}},
+            {"type": "MapRunStarted", "mapRunStartedEventDetails": {"mapRunArn": arn}},
+        ]
+
     history = History(
-        [entered("Task", 3), [*entered("Choice", 2), {"type": "MapStateEntered"}, started], entered("Wait", 1)],
-        {"arn:map-run": {"succeeded": 40, "failed": 1, "total": 41}},
+        [
+            entered("Task", 3),
+            [*entered("Choice", 2), *map_run("staging_ingest_distributed", "arn:ingest")],
+            [*entered("Wait", 1), *map_run("prediction_distributed", "arn:batches")],
+        ],
+        {"arn:ingest": {"succeeded": 50, "total": 50}, "arn:batches": {"succeeded": 40, "failed": 1, "total": 41}},
     )
     found = count_transitions(history, "arn:execution")
-    assert (found.counted, found.child_items, found.map_runs) == (7, 41, 1)
-    assert found.total == 7 + 2 * 41
-    assert "7 states entered, counted" in found.describe() and "41 Distributed Map items" in found.describe()
+    assert (found.counted, found.child_items, found.map_runs) == (3 + 2 + 1 + 1 + 1, 91, 2)
+    # An ingest item enters one state (its Task), a batch two (its Task, then Succeed).
+    assert found.total == 8 + 50 * 1 + 41 * 2
+    assert "8 states entered, counted" in found.describe() and "91 Distributed Map items" in found.describe()
     assert [call.get("nextToken") for call in history.calls] == [None, "1", "2"]
 
 

@@ -10,7 +10,7 @@ from tests.unit.conftest import spec_data
 def test_defaults_fill_what_the_user_left_out() -> None:
     spec = PipelineSpec.model_validate(spec_data())
     assert spec.source.max_reject_ratio == 0.01
-    assert spec.model.estimator == "hist_gradient_boosting"
+    assert spec.model.estimator == "lightgbm"
     assert spec.retry_for("prediction").max_attempts == 3
 
 
@@ -65,3 +65,21 @@ def test_differences_compare_sql_by_role_and_text_not_by_file_name() -> None:
         spec_data(sql={"features_sql": "SELECT id, label, x * 2 AS x FROM {{ staging }}"}, model={"seed": 7})
     )
     assert base.differences(edited) == ["features SQL", "model"]
+
+
+@pytest.mark.parametrize(
+    ("table", "why"),
+    [
+        ("batchml_tables", "reserved for batchml's own tables"),
+        ("batchml_anything", "reserved"),
+        ("__in_source", "reserved"),
+        ("_private", "reserved"),
+        ("ages__0a1b2c3d", "reserved"),
+        ("staging", "the name of a run's own table"),
+        ("a" * 121, "at most 120"),
+    ],
+)
+def test_reserved_and_internal_table_names_are_refused(table: str, why: str) -> None:
+    """`table = "batchml_tables"` passed validation and failed late, after three retries."""
+    with pytest.raises(ValueError, match=why):
+        PipelineSpec.model_validate(spec_data(output={"table": table}))

@@ -10,7 +10,7 @@ import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -99,10 +99,12 @@ SOURCE_URI = "s3://raw-source/in/"
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "age"
 
 
-def write_aws_spec(folder: Path, *, sql_dir: str = "sql") -> Path:
+def write_aws_spec(folder: Path, *, sql_dir: str = "sql", retry: dict[str, Any] | None = None) -> Path:
     """The age example's spec for the aws backend: source and root in (moto's) S3, SQL files
     in a sub-folder named relative to the spec."""
     data = tomllib.loads((EXAMPLE / "spec.toml").read_text())
+    if retry:
+        data.setdefault("retry", {}).update(retry)
     data["pipeline"]["backend"] = "aws"
     data["source"]["path"] = SOURCE_URI
     data["output"]["root"] = f"s3://{BUCKET}/{PREFIX}"

@@ -152,3 +152,21 @@ def test_an_empty_result_keeps_its_schema() -> None:
 def test_update_count_reads_rows_written() -> None:
     assert runner(FakeAthena(pages=[{"UpdateCount": 42, "ResultSet": {}}])).update_count("q1", sql_name="x") == 42
     assert runner(FakeAthena(pages=[{"ResultSet": {}}])).update_count("q1", sql_name="x") is None
+
+
+def test_a_query_cancelled_by_the_scan_cap_names_the_setting_and_is_not_retried() -> None:
+    client = FakeAthena(["RUNNING", "CANCELLED"], reason="Query cancelled! : Bytes scanned limit was exceeded")
+    with pytest.raises(QueryError, match="athena_bytes_scanned_cutoff") as failed:
+        runner(client).run("SELECT * FROM raw", sql_name="staging.sql")
+    assert failed.value.transient is False
+
+
+def test_an_array_of_numbers_comes_back_as_a_list_of_doubles() -> None:
+    """approx_percentile with an array of levels: Athena returns `[0.5, 1.25]` as text; the run's
+    distribution read it as characters (found by the emulated-AWS pipeline test)."""
+    from adapters.aws.athena_results import to_table
+
+    columns = [{"Name": "q", "Type": "array"}, {"Name": "tags", "Type": "array"}]
+    table = to_table(columns, [["[0.5, 1.25]", "[a, b]"], [None, "[]"]])
+    assert table.column("q").to_pylist() == [[0.5, 1.25], None]
+    assert table.column("tags").to_pylist() == ["[a, b]", "[]"]  # not numbers: kept as Athena shows them

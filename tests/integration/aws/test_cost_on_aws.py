@@ -139,3 +139,9 @@ def test_the_limits_check_uses_the_deployed_workgroups_scan_cap(endpoint: str, m
     assert deployed(AwsSettings.from_environment()).athena_bytes_scanned_cutoff == NO_CUTOFF
     monkeypatch.setenv("BATCHML_ATHENA_WORKGROUP", "no-such-workgroup")  # unreadable: Terraform's default
     assert deployed(AwsSettings.from_environment()) == Deployment()
+
+
+def test_the_cost_models_sql_wait_is_the_lambda_handlers() -> None:
+    from entrypoints.lambda_handlers import WAIT_SECONDS
+
+    assert Deployment().sql_wait_seconds == WAIT_SECONDS

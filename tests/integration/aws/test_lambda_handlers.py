@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pyarrow as pa
 import pytest
+from moto.moto_api import state_manager
 
+from adapters.aws.asl_states import FUNCTION_RETRYABLE_ERRORS
 from adapters.aws.athena_engine import working_table
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.s3_store import S3ObjectStore
@@ -17,6 +22,7 @@ from domain.errors import QueryError, VerificationError
 from domain.layout import RunLayout
 from entrypoints import containers, lambda_handlers
 from entrypoints.spec_source import upload_spec
+from tests.integration.aws.athena_support import athena_backend, put_parquet, sent
 from tests.integration.aws.fixtures import BUCKET, PREFIX, write_aws_spec
 
 if TYPE_CHECKING:
@@ -55,7 +61,13 @@ def test_pre_cleanup_starts_the_run_and_cleanup_ends_it(
     staging = RunLayout("r0", "age_predictions").staging
     glue.create(glue.table_input(working_table(staging), [("id", "string")], staging.location))
     result = lambda_handlers.pre_cleanup(event, None)
-    assert result == {"run_id": "r1", "stage": "pre_cleanup", "objects_deleted": 1, "tables_dropped": 1}
+    assert result == {
+        "run_id": "r1",
+        "stage": "pre_cleanup",
+        "objects_deleted": 1,
+        "tables_dropped": 1,
+        **{"status": "SUCCEEDED", "count": 0, "items_key": "", "bucket": ""},
+    }
     state = run_json(s3_store, "r1")
     assert state["status"] == "RUNNING" and state["stages"]["pre_cleanup"]["status"] == "SUCCEEDED"
     assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
@@ -75,14 +87,30 @@ def test_pre_cleanup_starts_the_run_and_cleanup_ends_it(
     assert all(e["run_id"] == "r1" for e in events)
 
 
-def test_a_failing_stage_is_recorded_and_raised_under_a_name_step_functions_matches(
-    event: dict[str, Any], s3_store: S3ObjectStore
+def test_staging_hands_out_its_ingest_items_then_finishes_when_all_are_done(
+    event: dict[str, Any], s3_store: S3ObjectStore, s3_client: S3Client
 ) -> None:
+    """Issue 13, finding 2: the whole source was streamed inside the staging Lambda. Now the
+    stage hands its items to a Map (one Lambda each) and finishes once every one is recorded."""
+    s3_client.put_object(Bucket="raw-source", Key="in/b.jsonl", Body=b'{"id": "2"}\n{"id": "3"}\n')
     lambda_handlers.pre_cleanup(event, None)
-    # Moto's Athena runs no SQL, so the staged table never appears: a permanent query error.
+    step = lambda_handlers.staging(event, None)
+    assert (step["status"], step["count"], step["bucket"]) == ("INGEST", 2, BUCKET)
+    items = json.loads(s3_client.get_object(Bucket=BUCKET, Key=step["items_key"])["Body"].read())
+    assert items == [{"item": 0}, {"item": 1}]
+    assert run_json(s3_store, "r1")["stages"]["staging"]["status"] == "RUNNING"
+    assert lambda_handlers.staging_ingest({**event, "item": 1}, None) == {"run_id": "r1", "item": 1, "lines": 2}
+    again = lambda_handlers.staging(event, None)  # item 0 is still to do: only it is handed out
+    assert (again["status"], again["count"]) == ("INGEST", 1)
+    assert lambda_handlers.staging_ingest({**event, "item": 0}, None)["lines"] == 1
+    # Every item done: the stage goes on to its SQL. Moto's Athena runs no SQL, so the line index
+    # never appears: a permanent query error, recorded and raised under a name Step Functions matches.
     with pytest.raises(lambda_handlers.PermanentError, match=r"^\[staging\] QueryError: .*no table at s3://"):
         lambda_handlers.staging(event, None)
-    assert run_json(s3_store, "r1")["stages"]["staging"]["status"] == "FAILED"
+    record = run_json(s3_store, "r1")["stages"]["staging"]
+    assert record["status"] == "FAILED" and record["attempts"] == 1  # one attempt over three invocations
+    with pytest.raises(lambda_handlers.PermanentError, match="bad ingest event"):
+        lambda_handlers.staging_ingest(event, None)
 
 
 def test_record_failure_ends_the_run_failed_and_frees_the_root(event: dict[str, Any], s3_store: S3ObjectStore) -> None:
@@ -127,8 +155,8 @@ def test_stages_refuse_a_run_that_was_never_started(event: dict[str, Any]) -> No
 def test_errors_are_sorted_by_whether_a_retry_can_help() -> None:
     transient = lambda_handlers._step_functions_error("staging", QueryError("Rate exceeded", transient=True))
     permanent = lambda_handlers._step_functions_error("aggregation", VerificationError("batch 3 missing"))
-    assert type(transient).__name__ in lambda_handlers.RETRYABLE_ERRORS
-    assert type(permanent).__name__ not in lambda_handlers.RETRYABLE_ERRORS
+    assert type(transient).__name__ in FUNCTION_RETRYABLE_ERRORS
+    assert type(permanent).__name__ not in FUNCTION_RETRYABLE_ERRORS
     assert str(permanent) == "[aggregation] VerificationError: batch 3 missing"
 
 
@@ -212,3 +240,59 @@ def test_a_stop_is_ignored_while_a_resumed_execution_of_the_run_is_running(
     assert result["changed"] is False and result["running"].endswith(":r1-resume-1764115200")
     assert run_json(s3_store, "r1")["status"] == "RUNNING"
     assert json.loads(s3_store.get("runs/_lock.json"))["run_id"] == "r1"
+
+
+class LambdaContext:
+    """What a Lambda invocation's context tells: the time left before the function is stopped."""
+
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def ctas_statements() -> list[str]:
+    return [q for q in sent() if q.startswith("CREATE TABLE")]
+
+
+def test_a_stage_whose_query_still_runs_returns_and_continues_without_starting_it_twice(
+    event: dict[str, Any], s3_store: S3ObjectStore
+) -> None:
+    """Issue 13, finding 4: a Lambda polled Athena for up to an hour, though Lambda stops at
+    900 s. Now it waits briefly, returns RUNNING, and the next invocation finds its query."""
+    lambda_handlers.pre_cleanup(event, None)
+    put_parquet(s3_store, "runs/r1/staging/part-00000.parquet", pa.table({"id": ["1"], "age": [3.0]}))
+    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 1000})
+    try:
+        # 61.5 s left: the handler keeps a minute's margin, so it waits 1.5 s at most.
+        step = lambda_handlers.features(event, LambdaContext(61.5))
+        assert step["status"] == "RUNNING"
+        assert run_json(s3_store, "r1")["stages"]["features"]["status"] == "RUNNING"
+        assert lambda_handlers.features(event, LambdaContext(61.5))["status"] == "RUNNING"
+    finally:
+        state_manager.unset_transition("athena::execution")
+    assert len(ctas_statements()) == 1  # the second invocation followed the first's query
+    assert run_json(s3_store, "r1")["stages"]["features"]["attempts"] == 1
+
+
+@pytest.mark.usefixtures("event")  # the source bucket and the settings
+def test_a_stage_past_its_timeout_stops_its_queries_and_fails_for_good(
+    tmp_path: Path, s3_store: S3ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = write_aws_spec(tmp_path / "r2", retry={"features": {"timeout_seconds": 1}})
+    event = {"run_id": "r2", "spec_uri": upload_spec(spec, s3_store, "r2")}
+    lambda_handlers.pre_cleanup(event, None)
+    put_parquet(s3_store, "runs/r2/staging/part-00000.parquet", pa.table({"id": ["1"], "age": [3.0]}))
+    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 1000})
+    try:
+        assert lambda_handlers.features(event, LambdaContext(61.5))["status"] == "RUNNING"
+        later = time.time() + 5  # the handler's clock, past the stage's timeout
+        monkeypatch.setattr("entrypoints.lambda_handlers.time", SimpleNamespace(time=lambda: later))
+        with pytest.raises(lambda_handlers.PermanentError, match=r"timed out after 1s; stopped 1 statement"):
+            lambda_handlers.features(event, LambdaContext(61.5))
+    finally:
+        state_manager.unset_transition("athena::execution")
+    (execution,) = [e for e in athena_backend().executions.values() if e.query.startswith("CREATE TABLE")]
+    assert execution.status == "CANCELLED"
+    assert run_json(s3_store, "r2")["stages"]["features"]["status"] == "FAILED"

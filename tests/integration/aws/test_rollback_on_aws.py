@@ -14,7 +14,7 @@ import pytest
 
 from adapters.aws.glue_catalog import GlueCatalog
 from adapters.aws.s3_store import S3ObjectStore
-from domain.layout import published_history_key, results_location
+from domain.layout import RunLayout, published_history_key, results_location
 from entrypoints.cli import main
 from tests.e2e.projects import houses_project
 from tests.integration.aws.athena_support import canned, put_parquet
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 TABLE = "house_prices"
 RESULTS = pa.table({"listing_id": ["L1"], "value": [1.0], "value_source": ["EXISTING"]})
+REJECTS = pa.table({"source_file": ["in.jsonl"], "line_number": [3], "reason_code": ["invalid_json"]})
 
 
 @pytest.fixture
@@ -38,6 +39,8 @@ def published_twice(s3_client: S3Client, monkeypatch: pytest.MonkeyPatch) -> Glu
     store = S3ObjectStore(s3_client, BUCKET, "")
     for run in ("r1", "r2"):
         put_parquet(store, results_location(TABLE, run) + "part-00000.parquet", RESULTS)
+        put_parquet(store, RunLayout(run, TABLE).rejects.location + "part-00000.parquet", REJECTS)
+    # As an older batchml wrote it: the runs, not their tables (rollback reads their schemas).
     store.put(published_history_key(TABLE), json.dumps({"runs": ["r1", "r2"]}).encode())
     catalog = GlueCatalog(boto3.client("glue", region_name=REGION), "lake_db", BUCKET)
     catalog.publish(TABLE, RESULTS.schema, results_location(TABLE, "r2"))
@@ -49,12 +52,15 @@ def test_rollback_points_the_glue_table_at_the_previous_run(
 ) -> None:
     spec = houses_project(tmp_path, 0, pipeline={"backend": "aws"}, output={"root": f"s3://{BUCKET}"})
     canned([("listing_id", "varchar"), ("value", "double"), ("value_source", "varchar")], [])
+    canned([("source_file", "varchar"), ("line_number", "bigint"), ("reason_code", "varchar")], [])
 
     assert main(["rollback", str(spec)]) == 0
 
     assert published_twice.location(TABLE) == results_location(TABLE, "r1")
+    assert published_twice.location(f"{TABLE}_rejects") == RunLayout("r1", TABLE).rejects.location  # both tables
     history = s3_client.get_object(Bucket=BUCKET, Key=published_history_key(TABLE))["Body"].read()
-    assert json.loads(history) == {"runs": ["r1", "r2"], "shown": "r1"}  # publish order kept
+    pointer = json.loads(history)
+    assert (pointer["runs"], pointer["shown"]) == (["r1", "r2"], "r1")  # publish order kept
     out = " ".join(capsys.readouterr().out.split())
     assert f"table {TABLE} now shows run r1 (s3://{BUCKET}/{results_location(TABLE, 'r1')})" in out
 

@@ -16,12 +16,17 @@ from typing import Any
 import pytest
 
 import entrypoints
-from adapters.aws.state_machine import (
+from adapters.aws.asl_states import (
+    ECS_START_RETRY,
     FUNCTION_RETRYABLE_ERRORS,
-    TASK_RETRYABLE_ERRORS,
-    TEMPLATE_VARIABLES,
-    TRANSIENT_ERROR,
+    LAMBDA_STATE_TIMEOUT,
+    POLL_WAIT_SECONDS,
     asl_max_attempts,
+    delay_expression,
+)
+from adapters.aws.limits import LAMBDA_TIMEOUT_SECONDS
+from adapters.aws.state_machine import (
+    TEMPLATE_VARIABLES,
     compile_state_machine,
     render,
     stage_of_state,
@@ -33,6 +38,7 @@ from domain.graph import StageGraph, StageKind, build_graph
 from domain.spec import STAGE_NAMES, RetrySpec
 from entrypoints.asl_command import add_asl_command
 from entrypoints.spec_loader import load_spec
+from tests.integration.aws.limits_harness import check_definition
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_SPEC = ROOT / "examples" / "age" / "spec.toml"
@@ -93,18 +99,22 @@ def retry_numbers(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in retrier.items() if k != "ErrorEquals"}
 
 
-def stage_states(graph: StageGraph, states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every state that does a stage's work, including the map's per-batch tasks."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    for stage in graph.stages:
-        if stage.kind is StageKind.MAP:
-            for map_name in (f"{stage.name}_inline", f"{stage.name}_distributed"):
-                processor = states[map_name]["ItemProcessor"]
-                found.append((stage.name, processor["States"][processor["StartAt"]]))
-            found.append((stage.name, states[f"{stage.name}_items"]))
-        else:
-            found.append((stage.name, states[stage.name]))
+def all_states(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state, those inside map item processors included."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in states.items():
+        found[name] = state
+        if "ItemProcessor" in state:
+            found.update(all_states(state["ItemProcessor"]["States"]))
     return found
+
+
+def lambda_states(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in all_states(states).items() if s.get("Resource") == "arn:aws:states:::lambda:invoke"}
+
+
+def ecs_states(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in all_states(states).items() if s.get("Resource", "").endswith("ecs:runTask.sync")}
 
 
 def test_the_project_entrypoints_package_is_imported() -> None:
@@ -127,46 +137,89 @@ def test_every_stage_of_the_graph_is_a_state(graph: StageGraph, states: dict[str
             assert states[f"{stage.name}_route"]["Type"] == "Choice"
             assert states[f"{stage.name}_inline"]["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
             assert states[f"{stage.name}_distributed"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-    assert {stage_of_state(name) for name in states} - {None} == set(graph.names)
+    assert {stage_of_state(name) for name in all_states(states)} - {None} == set(graph.names)
 
 
-def test_retry_numbers_and_timeouts_are_the_local_orchestrators(graph: StageGraph, states: dict[str, Any]) -> None:
-    checked = stage_states(graph, states)
-    assert len(checked) == len(graph.stages) + 2  # the map stage has three task states
-    for name, state in checked:
-        stage = graph.stage(name)
-        assert retry_numbers(state) == expected_retrier(stage.retry), name
-        assert state["TimeoutSeconds"] == stage.timeout_seconds, name
+def test_no_lambda_state_can_run_past_lambdas_900_seconds(states: dict[str, Any]) -> None:
+    """Issue 13, finding 4: SQL stages polled Athena for up to an hour inside one Lambda (state
+    TimeoutSeconds 3600). Lambda stops at 900 s (limits.LAMBDA_TIMEOUT_SECONDS)."""
+    assert LAMBDA_STATE_TIMEOUT <= LAMBDA_TIMEOUT_SECONDS.value == 900
+    for name, state in lambda_states(states).items():
+        assert state["TimeoutSeconds"] <= LAMBDA_TIMEOUT_SECONDS.value, name
 
 
-def test_retryable_errors_follow_the_kind_of_compute(graph: StageGraph, states: dict[str, Any]) -> None:
-    for name, state in stage_states(graph, states):
-        errors = state["Retry"][0]["ErrorEquals"]
-        if graph.stage(name).kind is StageKind.FUNCTION:
-            assert errors == list(FUNCTION_RETRYABLE_ERRORS)
-            assert "TransientError" in errors and "States.Timeout" not in errors
-        elif state["Resource"].endswith("ecs:runTask.sync"):
-            assert errors == list(TASK_RETRYABLE_ERRORS)
-            assert {"States.TaskFailed", "States.Timeout"} <= set(errors)
-        assert "States.ALL" not in errors, name  # a permanent error must not be retried
+def test_the_example_definition_keeps_every_limit_the_harness_knows(graph: StageGraph) -> None:
+    check_definition(compile_state_machine(graph))
 
 
-def test_retryable_errors_are_the_ones_the_lambda_handlers_raise() -> None:
-    # adapters may not import entrypoints, so the two lists are held together here.
-    from entrypoints import lambda_handlers
+def test_a_lambda_stage_loops_while_its_queries_run(graph: StageGraph, states: dict[str, Any]) -> None:
+    """The stage returns RUNNING rather than waiting; the machine waits (free) and invokes it again."""
+    for stage in (s for s in graph.stages if s.kind is StageKind.FUNCTION):
+        task, route, wait = states[stage.name], states[stage.name + "_next"], states[stage.name + "_wait"]
+        assert task["Next"] == stage.name + "_next" and task["ResultPath"] == f"$.{stage.name}"
+        assert route["Choices"][0] == {
+            "Variable": f"$.{stage.name}.status",
+            "StringEquals": "RUNNING",
+            "Next": stage.name + "_wait",
+        }
+        assert wait == {"Type": "Wait", "Seconds": POLL_WAIT_SECONDS, "Next": stage.name}
 
-    assert set(FUNCTION_RETRYABLE_ERRORS) == set(lambda_handlers.RETRYABLE_ERRORS)
-    assert TRANSIENT_ERROR == lambda_handlers.TRANSIENT_ERROR == lambda_handlers.TransientError.__name__
-    assert lambda_handlers.PermanentError.__name__ not in FUNCTION_RETRYABLE_ERRORS
+
+def test_retry_numbers_are_the_local_orchestrators(graph: StageGraph, states: dict[str, Any]) -> None:
+    for stage in graph.stages:
+        if stage.kind is StageKind.FUNCTION:
+            assert retry_numbers(states[stage.name]) == expected_retrier(stage.retry), stage.name
+        else:  # container tasks: the loop counts attempts, the spec's backoff in its delays
+            for name, state in ecs_states(states).items():
+                if stage_of_state(name) == stage.name:
+                    assert state["TimeoutSeconds"] == stage.timeout_seconds
+                    attempts = all_states(states)[name + "_attempts"]["Choices"][0]
+                    assert attempts["NumericGreaterThanEquals"] == stage.retry.max_attempts
+                    backoff = all_states(states)[name + "_backoff"]["Parameters"]
+                    assert backoff["delay.$"] == delay_expression(stage.name, stage.retry)
 
 
-def test_every_stage_state_catches_into_the_failure_route(graph: StageGraph, states: dict[str, Any]) -> None:
-    catching = [n for n, s in states.items() if s["Type"] in ("Task", "Map") and n != graph.failure_route]
-    assert len(catching) == len(graph.stages) + 2  # the map stage is three states: items, inline, distributed
-    for name in catching:
-        (catch,) = states[name]["Catch"]
+def test_the_backoff_table_is_step_functions_formula_in_whole_seconds() -> None:
+    policy = RetrySpec(max_attempts=5, interval_seconds=2, backoff_rate=3, max_delay_seconds=30, jitter="none")
+    assert delay_expression("s", policy) == "States.ArrayGetItem(States.Array(0, 2, 6, 18, 30), $.retry.attempt)"
+    jittered = policy.model_copy(update={"jitter": "full"})
+    assert delay_expression("s", jittered) == (
+        "States.MathRandom(0, States.ArrayGetItem(States.Array(1, 3, 7, 19, 31), $.retry.attempt))"
+    )
+
+
+def test_retryable_errors_follow_the_kind_of_compute(states: dict[str, Any]) -> None:
+    for name, state in lambda_states(states).items():
+        if name == "record_failure":
+            continue
+        (retry,) = state["Retry"]
+        assert retry["ErrorEquals"] == list(FUNCTION_RETRYABLE_ERRORS), name
+    for name, state in ecs_states(states).items():
+        # Only RunTask refusing or throttling: a task that ran and failed goes through the loop,
+        # which can read its exit code (issue 13, finding 7: States.TaskFailed was retried
+        # natively, the permanent exit code included).
+        assert state["Retry"] == [ECS_START_RETRY], name
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": name + "_check"}]
+
+
+def test_the_permanent_exit_code_gives_up_at_once(states: dict[str, Any]) -> None:
+    every = all_states(states)
+    for name in ecs_states(states):
+        rule = every[name + "_permanent"]["Choices"][0]
+        assert rule["And"][1] == {"Variable": "$.error.exit.task.Containers[0].ExitCode", "NumericEquals": 3}
+        assert rule["Next"] in (name + "_give_up", "training_failed")
+
+
+def test_every_stage_catches_into_the_failure_route(graph: StageGraph, states: dict[str, Any]) -> None:
+    top = {n: s for n, s in states.items() if s["Type"] in ("Task", "Map") and n != graph.failure_route}
+    for name, state in top.items():
+        (catch,) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
-        named = states[catch["Next"]]
+        target = catch["Next"] if catch["Next"].endswith("_failed") else None
+        if target is None:  # a container task's loop, which ends in the failure route
+            assert states[catch["Next"].removesuffix("_check") + "_attempts"]
+            continue
+        named = states[target]
         assert named["Type"] == "Pass" and named["Parameters"]["stage"] == stage_of_state(name)
         assert named["Next"] == graph.failure_route
     record = states[graph.failure_route]
@@ -175,68 +228,87 @@ def test_every_stage_state_catches_into_the_failure_route(graph: StageGraph, sta
     assert states["run_failed"]["Type"] == "Fail"
 
 
-def test_stages_run_in_graph_order_on_either_map_path(graph: StageGraph) -> None:
+def test_stages_run_in_graph_order_on_every_path(graph: StageGraph) -> None:
     definition = compile_state_machine(graph)
     states = definition["States"]
-    for branch in (0, 1):  # the Choice's distributed branch, then its default
+    for branch in range(3):  # each Choice's first rule, its second, or its default
         walked: list[str] = []
-        name = definition["StartAt"]
+        name, visited = definition["StartAt"], set()
         while states[name]["Type"] not in ("Succeed", "Fail"):
             stage = stage_of_state(name)
             if stage and (not walked or walked[-1] != stage):
                 walked.append(stage)
             state = states[name]
             if "Choices" in state:
-                name = state["Choices"][0]["Next"] if branch == 0 else state["Default"]
+                rules = [c for c in state["Choices"] if not c["Next"].endswith("_wait")]  # no waiting
+                # A Choice seen before takes its default: a fan-out comes back to its stage once.
+                first = name not in visited and branch < len(rules)
+                visited.add(name)
+                name = rules[branch]["Next"] if first else state["Default"]
             else:
                 name = state["Next"]
-        assert walked == graph.names and name == "run_succeeded"
+        assert walked == graph.names and name == "run_succeeded", branch
 
 
-def test_the_map_stays_out_of_the_payload_limits(graph: StageGraph, states: dict[str, Any]) -> None:
-    route = states["prediction_route"]
-    assert route["Choices"][0]["Variable"] == "$.plan.batches"
-    assert route["Choices"][0]["NumericGreaterThan"] == 40
-    distributed, inline = states["prediction_distributed"], states["prediction_inline"]
-    for map_state in (distributed, inline):
-        assert map_state["MaxConcurrency"] == graph.max_concurrency == 7
-        assert map_state["ResultPath"] is None
-        assert map_state["ItemSelector"] == {
-            "run_id.$": "$.run_id",
-            "spec_uri.$": "$.spec_uri",
-            "batch.$": "$$.Map.Item.Value.batch",
+def test_the_maps_stay_out_of_the_payload_limits(graph: StageGraph, states: dict[str, Any]) -> None:
+    for prefix, plan, item, concurrency in (
+        ("prediction", "batch_planning", "batch", graph.max_concurrency),
+        ("staging_ingest", "staging", "item", graph.ingest_concurrency),
+    ):
+        route = states[f"{prefix}_route"]
+        assert route["Choices"][0] == {
+            "Variable": f"$.{plan}.count",
+            "NumericEquals": 0,
+            "Next": route["Choices"][0]["Next"],
         }
-    reader = distributed["ItemReader"]
-    assert reader["Resource"] == "arn:aws:states:::s3:getObject"
-    assert reader["ReaderConfig"] == {"InputType": "JSON"}
-    assert reader["Parameters"] == {"Bucket.$": "$.plan.bucket", "Key.$": "$.plan.items_key"}
-    assert distributed["ToleratedFailurePercentage"] == 0
-    assert distributed["ResultWriter"]["Parameters"]["Bucket"] == "${data_bucket}"
-    assert inline["ItemsPath"] == "$.batch_list.items"
-    assert states["prediction_items"]["ResultSelector"] == {"items.$": "States.StringToJson($.Body)"}
+        assert route["Choices"][1]["NumericGreaterThan"] == 40  # the inline Map's concurrency limit
+        distributed, inline = states[f"{prefix}_distributed"], states[f"{prefix}_inline"]
+        for map_state in (distributed, inline):
+            assert map_state["MaxConcurrency"] == concurrency
+            assert map_state["ResultPath"] is None
+            assert map_state["ItemSelector"] == {
+                "run_id.$": "$.run_id",
+                "spec_uri.$": "$.spec_uri",
+                f"{item}.$": f"$$.Map.Item.Value.{item}",
+                "retry": {"attempt": 1},
+            }
+        reader = distributed["ItemReader"]
+        assert reader["Resource"] == "arn:aws:states:::s3:getObject"
+        assert reader["ReaderConfig"] == {"InputType": "JSON"}
+        assert reader["Parameters"] == {"Bucket.$": f"$.{plan}.bucket", "Key.$": f"$.{plan}.items_key"}
+        assert distributed["ToleratedFailurePercentage"] == 0
+        assert distributed["ResultWriter"]["Parameters"]["Bucket"] == "${data_bucket}"
+        assert inline["ItemsPath"] == f"$.{prefix}_list.items"
+    assert graph.max_concurrency == 7
 
 
-def test_the_inline_threshold_is_a_parameter(graph: StageGraph) -> None:
-    route = compile_state_machine(graph, inline_map_threshold=3)["States"]["prediction_route"]
-    assert route["Choices"][0]["NumericGreaterThan"] == 3
-
-
-def test_lambda_results_stay_out_of_the_state_except_the_plan(graph: StageGraph, states: dict[str, Any]) -> None:
-    planning = states["batch_planning"]
-    assert planning["ResultPath"] == "$.plan"
-    assert planning["ResultSelector"] == {
-        "batches.$": "$.Payload.batches",
-        "items_key.$": "$.Payload.items_key",
-        "bucket.$": "$.Payload.bucket",
+def test_staging_fans_out_its_ingest_and_returns_to_finish(states: dict[str, Any]) -> None:
+    """Issue 13, finding 2: the whole source streamed through one Lambda."""
+    assert states["staging_next"]["Choices"][1] == {
+        "Variable": "$.staging.status",
+        "StringEquals": "INGEST",
+        "Next": "staging_ingest_route",
     }
+    item = states["staging_ingest_inline"]["ItemProcessor"]["States"]["staging_ingest_inline_item"]
+    assert item["Parameters"]["FunctionName"] == "${lambda_arn_staging_ingest}"
+    assert states["staging_ingest_inline"]["Next"] == states["staging_ingest_distributed"]["Next"] == "staging"
+
+
+def test_lambda_results_are_the_four_step_fields(graph: StageGraph, states: dict[str, Any]) -> None:
     # The first stage reads the execution's input whole (a resumed run's says "resume": true);
     # the others get the run and the spec only.
     assert states["pre_cleanup"]["Parameters"]["Payload.$"] == "$"
-    for stage in graph.stages[1:]:
-        if stage.kind is StageKind.FUNCTION:
+    for stage in graph.stages:
+        if stage.kind is not StageKind.FUNCTION:
+            continue
+        assert states[stage.name]["ResultSelector"] == {
+            "status.$": "$.Payload.status",
+            "count.$": "$.Payload.count",
+            "items_key.$": "$.Payload.items_key",
+            "bucket.$": "$.Payload.bucket",
+        }
+        if stage.name != "pre_cleanup":
             assert states[stage.name]["Parameters"]["Payload"] == {"run_id.$": "$.run_id", "spec_uri.$": "$.spec_uri"}
-        if stage.kind is not StageKind.MAP and stage.name != "batch_planning":
-            assert states[stage.name]["ResultPath"] is None
 
 
 def test_container_tasks_run_the_task_main_on_fargate(states: dict[str, Any]) -> None:
@@ -302,9 +374,9 @@ def test_the_asl_command_prints_or_writes_the_rendering(tmp_path: Path, capsys: 
     assert args.func(args, None) == 0
     assert capsys.readouterr().out == expected
     out = tmp_path / "nested" / "pipeline.asl.json"
-    args = asl_parser().parse_args(["asl", str(EXAMPLE_SPEC), "--out", str(out), "--inline-map-threshold", "5"])
+    args = asl_parser().parse_args(["asl", str(EXAMPLE_SPEC), "--out", str(out)])
     assert args.func(args, None) == 0
-    assert json.loads(out.read_text())["States"]["prediction_route"]["Choices"][0]["NumericGreaterThan"] == 5
+    assert out.read_text() == expected
 
 
 # -- asl-validator ------------------------------------------------------------------------------
@@ -329,7 +401,21 @@ def test_asl_validator_accepts_the_rendered_definition(tmp_path: Path) -> None:
 
 def test_asl_validator_rejects_a_next_pointing_nowhere(tmp_path: Path) -> None:
     broken = json.loads(substitute_template(RENDERED.read_text(encoding="utf-8"), DUMMY_VALUES))
-    broken["States"]["staging"]["Next"] = "no_such_state"
+    broken["States"]["staging_wait"]["Next"] = "no_such_state"
     result = validate(tmp_path, json.dumps(broken))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "no_such_state" in result.stdout + result.stderr
+
+
+def test_the_seeds_fan_out_at_200_validates_and_keeps_every_limit(tmp_path: Path) -> None:
+    """Issue 13, done when: a spec with max_concurrency = 200 and ~900 batches gives a definition
+    where no Lambda state can run past 900 s, the fan-out runs at 200, and ingest is a fan-out."""
+    spec = load_spec(EXAMPLE_SPEC, overrides={"batches": {"max_concurrency": 200, "rows_per_batch": 262_000}})
+    definition = compile_state_machine(build_graph(spec))
+    states = definition["States"]
+    assert states["prediction_distributed"]["MaxConcurrency"] == 200
+    assert states["staging_ingest_distributed"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert all(s["TimeoutSeconds"] <= 900 for s in lambda_states(states).values())
+    assert "prediction_distributed_batch" in check_definition(definition)  # the limits harness, every state
+    result = validate(tmp_path, substitute_template(json.dumps(definition), DUMMY_VALUES))
+    assert result.returncode == 0, result.stdout + result.stderr

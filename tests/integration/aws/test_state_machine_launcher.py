@@ -31,6 +31,7 @@ class Log(EventLog):
 def event(event_id: int, kind: str, previous: int = 0, **details: Any) -> dict[str, Any]:
     key = {
         "TaskStateEntered": "stateEnteredEventDetails",
+        "PassStateEntered": "stateEnteredEventDetails",
         "TaskStateExited": "stateExitedEventDetails",
         "TaskFailed": "taskFailedEventDetails",
         "ExecutionFailed": "executionFailedEventDetails",
@@ -52,7 +53,8 @@ HISTORY = [
     event(5, "TaskScheduled", 4),
     event(6, "TaskFailed", 5, error="TransientError", cause="flaky again"),
     event(7, "TaskStateExited", 6, name="staging", output=json.dumps({"error": {"Error": "TransientError"}})),
-    event(8, "ExecutionFailed", 7, error="RunFailed", cause="staging failed: TransientError: flaky again"),
+    event(8, "PassStateEntered", 7, name="staging_failed", input=json.dumps({"error": {"Error": "TransientError"}})),
+    event(9, "ExecutionFailed", 8, error="RunFailed", cause="staging failed: TransientError: flaky again"),
 ]
 
 
@@ -98,7 +100,7 @@ class ScriptedClient:
 
 
 def test_start_names_the_execution_after_the_run_and_passes_run_and_spec() -> None:
-    client = ScriptedClient([8])
+    client = ScriptedClient([9])
     launcher = StepFunctionsLauncher(client, "arn:sm", Log(), 0.0, lambda _s: None)
     arn = launcher.start("20260101t000000z-ab12", "s3://bucket/spec.toml")
     assert arn.endswith(":20260101t000000z-ab12")
@@ -111,14 +113,14 @@ def test_start_names_the_execution_after_the_run_and_passes_run_and_spec() -> No
 
 
 def test_watch_reads_only_new_events_and_reports_each_once() -> None:
-    client = ScriptedClient([3, 5, 8])  # the execution advances between polls
+    client = ScriptedClient([3, 5, 9])  # the execution advances between polls
     log, slept = Log(), list[float]()
     status = StepFunctionsLauncher(client, "arn:sm", log, 2.5, slept.append).watch("arn:execution")
     assert status == "FAILED"
     assert slept == [2.5, 2.5]
     pages = [c["history_page"] for c in client.calls if "history_page" in c]
     # Newest first, and no further than the first page holding an event already seen.
-    assert pages == [[3, 2], [1], [5, 4], [3, 2], [8, 7], [6, 5]]
+    assert pages == [[3, 2], [1], [5, 4], [3, 2], [9, 8], [7, 6], [5, 4]]
     assert [e["event"] for e in log.events] == ["run_started", "stage_started", "retry", "stage_failed", "run_failed"]
     retry = log.events[2]
     assert retry == {
@@ -142,7 +144,7 @@ def test_watch_reads_only_new_events_and_reports_each_once() -> None:
 def test_a_history_served_oldest_first_is_still_followed_to_its_end() -> None:
     # moto ignores reverseOrder: a launcher that trusted the order took the oldest event of the
     # first poll for the newest and then saw nothing new again, polling forever.
-    client = ScriptedClient([3, 5, 8], oldest_first=True)
+    client = ScriptedClient([3, 5, 9], oldest_first=True)
     log, slept = Log(), list[float]()
     status = StepFunctionsLauncher(client, "arn:sm", log, 2.5, slept.append).watch("arn:execution")
     assert status == "FAILED"
@@ -151,7 +153,7 @@ def test_a_history_served_oldest_first_is_still_followed_to_its_end() -> None:
 
 
 def test_running_finds_the_runs_own_executions_on_every_page() -> None:
-    launcher = StepFunctionsLauncher(ScriptedClient([8]), "arn:sm", Log(), 0.0, lambda _s: None)
+    launcher = StepFunctionsLauncher(ScriptedClient([9]), "arn:sm", Log(), 0.0, lambda _s: None)
     assert launcher.running("r1") == ["arn:r1", "arn:r1-resume-1764115200"]  # not r10's
     assert launcher.running("r2") == ["arn:r2-resume-1"]
     assert launcher.running("r3") == []

@@ -9,7 +9,8 @@ same stage sequence, the same retries per stage and the same end; and the Step F
 launcher, reading the execution's history, must report the same events the local run emitted.
 
 LocalStack cannot throw `States.*` errors from a mocked response, so a failed ECS task is
-mocked as `ECS.AmazonECSException` (a task that could not start): retried on both sides.
+mocked under another name with the cause Step Functions gives a stopped task (its description,
+exit code included): the state machine's retry loop reads the exit code as it would on AWS.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
+import localstack_client.session as localstack_session
 import pytest
 
 from adapters.aws.sfn_launcher import StepFunctionsLauncher
-from adapters.aws.state_machine import TEMPLATE_VARIABLES, substitute_template
+from adapters.aws.state_machine import TEMPLATE_VARIABLES, failed_stage, stage_of_state, substitute_template
 from adapters.local.filesystem_store import FilesystemObjectStore
 from adapters.local.orchestrator import LocalOrchestrator
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
@@ -43,6 +44,7 @@ from domain.ports.task_runner import PERMANENT_EXIT_CODE, TaskOutcome, TaskRunne
 from domain.run_lifecycle import start_run
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints.spec_loader import load_spec
+from tests.integration.aws.limits_harness import check_history
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +65,9 @@ LOCAL_ERRORS: dict[str, Callable[[str], Exception]] = {
     "PermanentError": lambda stage: VerificationError(f"[{stage}] batch 2 is missing"),
 }
 LOCAL_ERROR_NAMES = {"QueryError": "TransientError", "VerificationError": "PermanentError"}
-# How a failed container task looks on each side: Step Functions' error name, local exit code.
-# On AWS both would be States.TaskFailed, which a mock cannot throw; the TaskFailed retrier is a
-# wildcard for task errors, so it matches these names the same way.
-TASK_EXIT_CODES = {"ECS.AmazonECSException": 1, "PermanentTaskExit": PERMANENT_EXIT_CODE}
+# How a failed container task looks on each side: the exit code in the mocked cause, and locally.
+TASK_EXIT_CODES = {"TaskExit1": 1, "PermanentTaskExit": PERMANENT_EXIT_CODE}
+INGEST_ITEMS = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Scenario:
     batches: int = 3
     function_failures: dict[str, list[str]] = field(default_factory=dict)  # stage -> error per failed attempt
     task_failures: dict[str, list[str]] = field(default_factory=dict)  # role -> error per failed attempt
+    still_running: tuple[str, ...] = ()  # Lambda stages whose first invocation returns RUNNING
 
     @property
     def run_id(self) -> str:
@@ -83,11 +85,13 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("HappyInline"),
-    Scenario("HappyDistributed", batches=45),  # above the inline threshold of 40
+    Scenario("HappyDistributed", batches=45),  # above the inline Map's limit of 40
+    Scenario("NothingToScore", batches=0),  # every record labelled: the map is skipped
     Scenario(
         "Transient",
         function_failures={"features": ["TransientError"]},
-        task_failures={"train": ["ECS.AmazonECSException"], "predict": ["ECS.AmazonECSException"]},
+        task_failures={"train": ["TaskExit1"], "predict": ["TaskExit1"]},
+        still_running=("aggregation",),
     ),
     # As many failures as the example spec's attempts ([retry.default] max_attempts = 3).
     Scenario("Exhausted", function_failures={"staging": ["TransientError"] * 3}),
@@ -100,21 +104,47 @@ PERMANENT_BATCH = Scenario("PermanentBatch", task_failures={"predict": ["Permane
 # -- the mocked Lambda and ECS answers ----------------------------------------------------------
 
 
-def _answers(ok: dict[str, Any], failures: list[str]) -> dict[str, Any]:
-    """Invocation numbers count per state across retries and map items alike. A Lambda's
-    failure cause is its error as JSON, as lambda:invoke reports it."""
+def _step(status: str = "SUCCEEDED", count: int = 0, key: str = "") -> dict[str, Any]:
+    """What every stage Lambda returns (entrypoints/lambda_handlers.run_stage)."""
+    payload = {"status": status, "count": count, "items_key": key, "bucket": BUCKET if key else ""}
+    return {"StatusCode": 200, "Payload": payload}
+
+
+def _answers(oks: list[dict[str, Any]], failures: list[str]) -> dict[str, Any]:
+    """Invocation numbers count per state across retries and map items alike: the failures
+    first, then each answer of `oks` once, the last of them from then on. A Lambda's failure
+    cause is its error as JSON, as lambda:invoke reports it."""
     answers: dict[str, Any] = {
         str(i): {
             "Throw": {"Error": error, "Cause": json.dumps({"errorMessage": f"attempt {i + 1}", "errorType": error})}
         }
         for i, error in enumerate(failures)
     }
-    answers[f"{len(failures)}-9999"] = {"Return": ok}
+    for n, ok in enumerate(oks[:-1]):
+        answers[str(len(failures) + n)] = {"Return": ok}
+    answers[f"{len(failures) + len(oks) - 1}-9999"] = {"Return": oks[-1]}
+    return answers
+
+
+def _task_answers(failures: list[str]) -> dict[str, Any]:
+    """A stopped task's cause is its description: the loop reads the exit code from it."""
+    ecs_ok = {"Tasks": [{"LastStatus": "STOPPED", "Containers": [{"Name": "batchml", "ExitCode": 0}]}]}
+    answers: dict[str, Any] = {
+        str(i): {
+            "Throw": {
+                "Error": error,
+                "Cause": json.dumps(
+                    {"Containers": [{"Name": "batchml", "ExitCode": TASK_EXIT_CODES[error]}], "StoppedReason": "exit"}
+                ),
+            }
+        }
+        for i, error in enumerate(failures)
+    }
+    answers[f"{len(failures)}-9999"] = {"Return": ecs_ok}
     return answers
 
 
 def mock_config() -> dict[str, Any]:
-    ecs_ok = {"Tasks": [{"LastStatus": "STOPPED", "Containers": [{"Name": "batchml", "ExitCode": 0}]}]}
     cases: dict[str, dict[str, str]] = {}
     responses: dict[str, Any] = {}
     for s in (*SCENARIOS, PERMANENT_BATCH):
@@ -122,14 +152,16 @@ def mock_config() -> dict[str, Any]:
         for stage in (*STAGE_NAMES, "record_failure"):
             if stage in ("training", "prediction"):
                 continue
-            payload: dict[str, Any] = {"stage": stage}
-            if stage == "batch_planning":
-                payload = {"batches": s.batches, "items_key": items_key(s), "bucket": BUCKET}
-            ok = {"StatusCode": 200, "Payload": payload}
-            responses[f"{s.name}.{stage}"] = _answers(ok, s.function_failures.get(stage, []))
+            oks = [_step("RUNNING")] if stage in s.still_running else []
+            if stage == "staging":
+                oks.append(_step("INGEST", INGEST_ITEMS, ingest_key(s)))
+            oks.append(_step("SUCCEEDED", s.batches, items_key(s)) if stage == "batch_planning" else _step())
+            responses[f"{s.name}.{stage}"] = _answers(oks, s.function_failures.get(stage, []))
             case[stage] = f"{s.name}.{stage}"
+        responses[f"{s.name}.ingest"] = _answers([{"StatusCode": 200, "Payload": {"lines": 1}}], [])
+        case["staging_ingest_inline_item"] = case["staging_ingest_distributed_item"] = f"{s.name}.ingest"
         for state, role in (("training", "train"), ("prediction_inline_batch", "predict")):
-            responses[f"{s.name}.{state}"] = _answers(ecs_ok, s.task_failures.get(role, []))
+            responses[f"{s.name}.{state}"] = _task_answers(s.task_failures.get(role, []))
             case[state] = f"{s.name}.{state}"
         case["prediction_distributed_batch"] = case["prediction_inline_batch"]
         cases[s.name] = case
@@ -137,7 +169,11 @@ def mock_config() -> dict[str, Any]:
 
 
 def items_key(scenario: Scenario) -> str:
-    return f"runs/{scenario.run_id}/batches/items.json"
+    return f"runs/{scenario.run_id}/batches/pending-1.json"
+
+
+def ingest_key(scenario: Scenario) -> str:
+    return f"runs/{scenario.run_id}/ingest/pending-1.json"
 
 
 # -- LocalStack ------------------------------------------------------------------------------------
@@ -149,14 +185,10 @@ class Emulator:
     state_machine_arn: str
 
     def client(self, service: str) -> Any:
-        make: Any = boto3.client  # typed per literal service name; this picks one at run time
-        return make(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        """A boto3 client pointed at this LocalStack, with dummy credentials: what the design
+        card's localstack-client is for (it maps every service to the one gateway)."""
+        host = self.endpoint.removeprefix("http://")
+        return localstack_session.Session(localstack_host=host, region_name=REGION).client(service)
 
 
 def _free_port() -> int:
@@ -295,7 +327,10 @@ def run_in_emulator(
     emulator: Emulator, scenario: Scenario, execution_name: str | None = None, resume: bool = False
 ) -> EmulatorRun:
     items = [{"batch": b, "rows": 100} for b in range(scenario.batches)]
-    emulator.client("s3").put_object(Bucket=BUCKET, Key=items_key(scenario), Body=json.dumps(items).encode())
+    s3 = emulator.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=items_key(scenario), Body=json.dumps(items).encode())
+    ingest = [{"item": i} for i in range(INGEST_ITEMS)]
+    s3.put_object(Bucket=BUCKET, Key=ingest_key(scenario), Body=json.dumps(ingest).encode())
     sfn = emulator.client("stepfunctions")
     log = RecordingEventLog()
     deadline = time.monotonic() + RUN_LIMIT_SECONDS
@@ -312,19 +347,13 @@ def run_in_emulator(
     status = launcher.watch(execution_arn)
     TIMINGS[scenario.name] = time.perf_counter() - started
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    return EmulatorRun(status, [e for page in pages for e in page["events"]], log.events)
+    history = [e for page in pages for e in page["events"]]
+    check_history(history)  # every state's input and output within Step Functions' 256 KiB
+    return EmulatorRun(status, history, log.events)
 
 
 # -- what is compared ------------------------------------------------------------------------------
 
-# States without a local counterpart (the map's route, the failure route's stage-naming Pass
-# states), the map stage's three states, and the end states, mapped explicitly.
-NO_LOCAL_COUNTERPART = {"prediction_route", *(f"{stage}_failed" for stage in STAGE_NAMES)}
-MAP_STATES = {
-    "prediction_items": "prediction",
-    "prediction_inline": "prediction",
-    "prediction_distributed": "prediction",
-}
 END_STATES = {"run_succeeded": "<succeeded>", "record_failure": "<failed>", "run_failed": "<failed>"}
 
 
@@ -333,19 +362,18 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def emulator_sequence(history: list[dict[str, Any]]) -> list[str]:
+    """The stages the execution went through, in order: each state counts for its stage (a
+    Lambda stage's loop, a fan-out coming back to its stage, a task's retry loop), the failure
+    route and the end states for the run's end."""
     names: list[str] = []
     for event in history:
         if not event["type"].endswith("StateEntered"):
             continue
         name = event["stateEnteredEventDetails"]["name"]
-        if name.endswith("_batch") or name in NO_LOCAL_COUNTERPART:
-            continue  # per-batch tasks inside the map; routing states
-        if name in STAGE_NAMES:
-            names.append(name)
-        elif name in MAP_STATES:
-            names.append(MAP_STATES[name])
-        else:
-            names.append(END_STATES[name])  # a KeyError here is a state this test does not know
+        if failed_stage(name):
+            continue
+        stage = stage_of_state(name)
+        names.append(stage if stage is not None else END_STATES[name])  # a KeyError: a state unknown here
     return _dedupe(names)
 
 
@@ -363,10 +391,14 @@ def local_sequence(events: list[dict[str, Any]]) -> list[str]:
 
 
 def emulator_retries(history: list[dict[str, Any]]) -> Counter[str]:
-    """A retry in a history: a task scheduled again right after its state's task failed."""
+    """A retry in a history: a task scheduled again right after its state's task failed (Step
+    Functions' own Retry), or a container task's retry loop waiting before its next attempt."""
     by_id = {e["id"]: e for e in history}
     retries: Counter[str] = Counter()
     for event in history:
+        if event["type"] == "WaitStateEntered" and event["stateEnteredEventDetails"]["name"].endswith("_retry_wait"):
+            retries[stage_of_state(event["stateEnteredEventDetails"]["name"]) or "?"] += 1
+            continue
         previous = by_id.get(event.get("previousEventId", 0))
         if (
             event["type"] != "TaskScheduled"
@@ -378,7 +410,7 @@ def emulator_retries(history: list[dict[str, Any]]) -> Counter[str]:
         while not entered["type"].endswith("StateEntered"):
             entered = by_id[entered["previousEventId"]]
         name = entered["stateEnteredEventDetails"]["name"]
-        retries["prediction" if name.startswith("prediction_") else name] += 1
+        retries[stage_of_state(name) or name] += 1
     return retries
 
 
@@ -410,7 +442,7 @@ def test_the_emulated_state_machine_and_the_local_orchestrator_agree(
     local = run_locally(spec, scenario, tmp_path)
     remote = run_in_emulator(emulator, scenario)
 
-    expect_success = scenario.name in ("HappyInline", "HappyDistributed", "Transient")
+    expect_success = scenario.name in ("HappyInline", "HappyDistributed", "Transient", "NothingToScore")
     assert remote.status == ("SUCCEEDED" if expect_success else "FAILED")
     assert local_sequence(local)[-1] == ("<succeeded>" if expect_success else "<failed>")
     assert emulator_sequence(remote.history) == local_sequence(local)
@@ -422,7 +454,7 @@ def test_the_emulated_state_machine_and_the_local_orchestrator_agree(
         for log in (remote.events, local):
             done = [i for i, e in enumerate(log) if e["event"] == "batch_succeeded"]
             end = next(i for i, e in enumerate(log) if e["event"] == "stage_succeeded" and e["stage"] == "prediction")
-            assert len(done) == scenario.batches and max(done) < end  # every batch shown before the stage ends
+            assert len(done) == scenario.batches and max(done, default=-1) < end  # every batch before the end
 
 
 def test_a_transient_failure_is_retried_with_the_same_attempt_numbers(emulator: Emulator, spec: PipelineSpec) -> None:
@@ -443,30 +475,34 @@ def test_a_resumed_execution_tells_the_first_stage_and_only_it(emulator: Emulato
     assert remote.status == "SUCCEEDED"
     by_id = {e["id"]: e for e in remote.history}
     payloads: dict[str, dict[str, Any]] = {}
+    items: set[int] = set()
     for event in remote.history:
         if event["type"] != "TaskScheduled" or event["taskScheduledEventDetails"]["resourceType"] != "lambda":
             continue
         entered = by_id[event["previousEventId"]]
         name = entered["stateEnteredEventDetails"]["name"]
         payloads[name] = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
+        if name == "staging_ingest_inline_item":
+            items.add(payloads[name]["item"])
     run = {"run_id": scenario.run_id, "spec_uri": f"s3://{BUCKET}/spec.toml"}
     assert payloads["pre_cleanup"] == {**run, "resume": True}
+    assert {k: v for k, v in payloads.pop("staging_ingest_inline_item").items() if k != "item"} == run
+    assert items == set(range(INGEST_ITEMS))  # the ingest items run concurrently
     assert all(payload == run for name, payload in payloads.items() if name != "pre_cleanup")
     assert set(payloads) == {stage.name for stage in build_graph(spec).stages if stage.kind is StageKind.FUNCTION}
 
 
-def test_known_difference_a_permanently_failing_task_is_retried_on_aws(
+def test_a_permanently_failing_task_is_retried_on_neither_side(
     emulator: Emulator, spec: PipelineSpec, tmp_path: Path
 ) -> None:
-    """Exit code 3 ends a local run at once; Step Functions only sees States.TaskFailed and retries.
-
-    The batch's second attempt fails again for the same reason on AWS, so the run still ends
-    in the failure route, only later. Should this change, so should the report in the lead's notes.
-    """
+    """Exit code 3 (the task found an error no retry fixes) ends the run at once, locally and on
+    AWS alike. Before, Step Functions saw only States.TaskFailed and retried it (issue 13,
+    finding 7: the parity test pinned that disagreement)."""
     local = run_locally(spec, PERMANENT_BATCH, tmp_path)
     remote = run_in_emulator(emulator, PERMANENT_BATCH)
-    assert local_retries(local) == Counter() and local_sequence(local)[-1] == "<failed>"
-    (failed,) = [e for e in local if e["event"] == "run_failed"]
-    assert failed["stage"] == "prediction" and failed["batch"] is not None
-    assert emulator_retries(remote.history) == Counter({"prediction": 1})
-    assert remote.status == "SUCCEEDED"  # the mock lets the retry succeed; a real exit 3 would fail again
+    assert local_retries(local) == Counter() == emulator_retries(remote.history)
+    assert remote.status == "FAILED" and local_sequence(local)[-1] == "<failed>"
+    assert emulator_sequence(remote.history) == local_sequence(local)
+    for log in (local, remote.events):
+        (failed,) = [e for e in log if e["event"] == "run_failed"]
+        assert failed["stage"] == "prediction"

@@ -35,6 +35,22 @@ def test_put_if_absent_writes_only_once(store: ObjectStore) -> None:
     assert store.get("runs/_lock.json") == b"first"
 
 
+def test_compare_and_swap_writes_and_deletes_only_the_version_read(store: ObjectStore) -> None:
+    with pytest.raises(KeyError):
+        store.get_versioned("runs/_lock.json")
+    store.put("runs/_lock.json", b"one")
+    data, first = store.get_versioned("runs/_lock.json")
+    assert data == b"one"
+    assert store.put_if_version("runs/_lock.json", b"two", first)
+    assert not store.put_if_version("runs/_lock.json", b"three", first)  # someone wrote since
+    assert not store.delete_if_version("runs/_lock.json", first)
+    data, second = store.get_versioned("runs/_lock.json")
+    assert data == b"two" and second != first
+    assert store.delete_if_version("runs/_lock.json", second) and not store.exists("runs/_lock.json")
+    assert not store.put_if_version("runs/_lock.json", b"four", second)  # gone: nothing to swap
+    assert [o.key for o in store.list("runs/")] == []  # no temporary file left behind
+
+
 def test_list_is_sorted_with_sizes_and_filters_by_prefix(store: ObjectStore) -> None:
     for key in ("runs/r1/markers/b.json", "runs/r1/markers/a.json", "runs/r1/run.json", "runs/r2/run.json"):
         store.put(key, key.encode())
