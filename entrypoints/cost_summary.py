@@ -40,8 +40,21 @@ def print_cost(console: Console, state: RunState) -> None:
 
 
 def cost_cell(state: RunState) -> str:
-    """`batchml runs`' cost column: the run's cost on AWS (~ for a local run's estimate)."""
+    """A run's cost on AWS ("~" marks a local run's estimate), or "" without a ledger."""
     ledger = state.ledger
     if ledger is None or ledger.aws_cost is None:
         return ""
-    return ("" if ledger.backend == "aws" else "~") + dollars(ledger.aws_cost.total)
+    text = dollars(ledger.aws_cost.total)
+    return text if ledger.backend == "aws" or text.startswith("<") else "~" + text
+
+
+def print_run_costs(console: Console, states: list[RunState]) -> None:
+    """`batchml runs`: each listed run's cost on AWS from its ledger, below the runs table (a
+    column of its own would push that table past a terminal's width)."""
+    costs = [(state.run_id, cost_cell(state), state.ledger) for state in states if cost_cell(state)]
+    if not costs:
+        return
+    console.print("Cost on AWS, from each run's ledger (~: a local run's estimate):", highlight=False)
+    for run_id, cell, ledger in costs:
+        assert ledger is not None and ledger.aws_cost is not None
+        console.print(f"  {run_id}  {cell:>9}  ({ledger.aws_cost.prices})", highlight=False, soft_wrap=True)

@@ -15,14 +15,14 @@ from domain.run_state import RunState
 from domain.services.publishing import read_history
 from domain.spec import STAGE_NAMES
 from entrypoints.arg_types import at_least
-from entrypoints.cost_summary import cost_cell
+from entrypoints.cost_summary import print_run_costs
 from entrypoints.lake import add_lake_arguments, open_lake
 from entrypoints.quality import baseline_text
 from entrypoints.resume_advice import can_resume
 from entrypoints.tables import print_table
 
 COLUMNS = ("run", "status", "started (UTC)", "seconds", "stages", "rows", "R²", "baselines R²", "coverage",
-           "AWS $", "published", "failure")  # fmt: skip
+           "published", "failure")  # fmt: skip
 
 
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:
@@ -39,13 +39,13 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
             f"{state.finished_at - state.started_at:.1f}" if state.finished_at else "",
             f"{sum(state.stage_done(name) for name in STAGE_NAMES)}/{len(STAGE_NAMES)}",
             *_outcome(state),
-            cost_cell(state),
             _published(state.run_id, history),
             _failure(state),
         )
         for state in states[: args.limit]
     ]
-    print_table(console, COLUMNS, rows, right=("seconds", "rows", "R²", "coverage", "AWS $"))
+    print_table(console, COLUMNS, rows, right=("seconds", "rows", "R²", "coverage"))
+    print_run_costs(console, states[: args.limit])
     if len(states) > args.limit:
         console.print(f"({len(states):,} runs, newest {args.limit} shown)")
     if len(history["runs"]) > 1:

@@ -89,7 +89,9 @@ def test_the_local_plan_is_within_30_percent_of_the_runs_own_stage_seconds(
     out = " ".join(done.stdout.split())
     assert "Cost: on AWS this run would cost" in out and "Plan: " in out and "the stages took" in out
     cost = ledger["aws_cost"]["total"]
-    assert (f"~${cost:,.2f}" if cost >= 0.01 else "< $0.01") in batchml("runs", str(spec)).stdout
+    listing = " ".join(batchml("runs", str(spec)).stdout.split())
+    assert "Cost on AWS, from each run's ledger" in listing
+    assert f"{state['run_id']} " + (f"~${cost:,.2f}" if cost >= 0.01 else "< $0.01") in listing
 
     measured = sum(stage["seconds"] for stage in state["stages"].values())
     planned = ledger["plan"]["wall_seconds"]
