@@ -161,14 +161,14 @@ def test_the_states_a_run_enters_are_those_of_the_compiled_state_machine() -> No
 
     def path(start: str, processor: dict[str, object]) -> list[str]:
         """States entered from `start` when every Task succeeds first time and no loop repeats."""
-        entered, name = [], start
-        while name:
+        entered: list[str] = []
+        name: str | None = start
+        while name and name not in entered:
             entered.append(name)
             state = processor[name]
             assert isinstance(state, dict)
-            name = state.get("Next") if state["Type"] != "Choice" else state.get("Default")
-            if name in entered:
-                break
+            following = state.get("Next") if state["Type"] != "Choice" else state.get("Default")
+            name = str(following) if following else None
         return entered
 
     # A Lambda stage: its Task and its Choice; another round adds the Wait, the Task, the Choice.
