@@ -84,7 +84,7 @@ def run_pipeline_on_aws(
     check_sql_parses(spec)
     from entrypoints.cost_plan import check_aws_limits
 
-    check_aws_limits(spec, settings)  # before anything is uploaded or started
+    check_aws_limits(spec, settings, console)  # before anything is uploaded or started
     run_id = resume or new_run_id()
     state, status = run_on_aws(spec_file, spec, settings, console, run_id, resume=resume is not None)
     if state is None:

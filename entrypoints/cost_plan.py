@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from rich.console import Console
+from rich.markup import escape
+
 from adapters.aws.cost_shape import AwsPlan, Measured, aws_plan
 from adapters.aws.costing import PricedPlan, price_plan
 from adapters.aws.deployment import Deployment
@@ -19,7 +22,7 @@ from adapters.shared.rates_file import load_rates
 from domain.cost.local_time import local_stage_seconds
 from domain.cost.rates import Rates
 from domain.cost.volumes import SourceSize, Volumes, plan_volumes, source_size
-from domain.errors import SpecError
+from domain.errors import DataQualityError, SpecError
 from domain.spec import PipelineSpec
 from entrypoints import containers
 from entrypoints.settings import AwsSettings, Settings
@@ -111,11 +114,16 @@ def deployed(aws: AwsSettings) -> Deployment:
     return Deployment(athena_bytes_scanned_cutoff=cutoff or NO_CUTOFF)
 
 
-def check_aws_limits(spec: PipelineSpec, settings: Settings) -> CostPlan:
+def check_aws_limits(spec: PipelineSpec, settings: Settings, console: Console) -> CostPlan | None:
     """Before an AWS run uploads or starts anything: the plan for the spec's own source, and
-    a SpecError naming every limit it would cross and what fixes it."""
+    a SpecError naming every limit it would cross and what fixes it. A source that cannot be
+    read leaves the limits unchecked, said so: the run's staging names what is wrong with it."""
     aws = AwsSettings.from_environment()
-    source = plan_source(spec, None, None, load_rates())
+    try:
+        source = plan_source(spec, None, None, load_rates())
+    except (DataQualityError, FileNotFoundError) as exc:
+        console.print(f"[yellow]AWS limits not checked:[/] {escape(str(exc))}", soft_wrap=True)
+        return None
     plan = make_plan(spec, source, region_for(None), settings, deployment=deployed(aws))
     if plan.crossed:
         crossed = "; ".join(f"{c.limit}: {c.reaches} > {c.allowed} (fix: {c.fix})" for c in plan.crossed)
