@@ -96,6 +96,7 @@ def test_the_local_plan_is_within_30_percent_of_the_runs_own_stage_seconds(
     measured = sum(stage["seconds"] for stage in state["stages"].values())
     planned = ledger["plan"]["wall_seconds"]
     by_stage = {name: (ledger["plan"][f"{name}_seconds"], s["seconds"]) for name, s in state["stages"].items()}
+    print(f"{rows:,} rows: plan {planned:.1f}s, stages {measured:.1f}s, others {foreign:.0f} of {capacity:.0f} CPU s")
     if foreign > FOREIGN_SHARE * capacity:
         pytest.skip(
             f"other processes took {foreign:.0f} of the machine's {capacity:.0f} CPU seconds during the run: "
