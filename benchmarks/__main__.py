@@ -20,6 +20,7 @@ from benchmarks.machine import load_average, machine
 from benchmarks.memory import run_measured
 from benchmarks.overhead import measure_task_overhead
 from benchmarks.pipeline_run import REPO, run_pipeline, write_spec
+from benchmarks.rates import RATES_FILE, write_rates
 from benchmarks.report import print_report, render_docs
 from benchmarks.targets import evaluate
 from entrypoints.settings import Settings
@@ -53,6 +54,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--overhead-repeats", type=int, default=3)
     p.add_argument("--write-docs", action="store_true", help="render docs/benchmarks.md from the results")
     p.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md")
+    p.add_argument(
+        "--write-rates",
+        nargs="?",
+        type=Path,
+        const=RATES_FILE,
+        metavar="FILE",
+        help=f"write the cost model's rates (default {RATES_FILE.relative_to(REPO)}) from the results",
+    )
     p.add_argument("--from-results", type=Path, metavar="JSON", help="measure nothing: report an earlier results.json")
     return p.parse_args(argv)
 
@@ -99,6 +108,14 @@ def ceiling_seconds(floor: dict[str, Any] | None, ceiling: dict[str, Any] | None
         return None
     phases: dict[str, float] = floor["phases"]
     return float(floor["wall_seconds"]) - phases["staging"] - phases["dedupe"] + float(ceiling["staging_seconds"])
+
+
+def _ingest(spec: Path, work: Path, logs: Path, rows: int) -> dict[str, Any]:
+    report, _ = _child(
+        "benchmarks.ingest_rate", ["--spec", str(spec), "--work", str(work)], logs / f"ingest-{rows}.log"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return report
 
 
 def _rowwise(spec: Path, model: Path, check: Path | None, logs: Path, rows: int, sample: int) -> dict[str, Any]:
@@ -208,6 +225,8 @@ def bench_rows(args: argparse.Namespace, rows: int, results: dict[str, Any], con
     model = Path(pipeline["run_dir"]) / "model" / "model.joblib"
     if not model.exists() and "floor" in run:
         model = Path(run["floor"]["model"])
+    console.print("  ingest on one core")
+    run["ingest"] = _ingest(spec, args.out / "ingest" / f"rows={rows}", logs, rows)
     if not args.skip_seed:
         console.print("  row-by-row (seed)")
         check = Path(run["floor"]["results"]) if "floor" in run else None
@@ -263,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace, results: dict[str, Any], console: Console) -> None:
     print_report(console, results)
+    if args.write_rates:
+        console.print(f"rates: {write_rates(results, args.write_rates)}")
     if args.write_docs:
         args.docs.parent.mkdir(parents=True, exist_ok=True)
         args.docs.write_text(render_docs(results))

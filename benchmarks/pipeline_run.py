@@ -89,9 +89,20 @@ def run_pipeline(spec_file: Path, lake: Path, log: Path) -> dict[str, Any]:
         "cores_used_for_prediction": _cores_used(concurrency),
         "stages": stages,
         "batches": _batches(run_dir / "events.jsonl"),
+        "table_bytes": table_bytes(state, lake, spec_value(spec_file, "output", "table")),
         "run_dir": str(run_dir),
         "log": str(log),
     }
+
+
+def table_bytes(state: dict[str, Any], lake: Path, table: str) -> dict[str, int]:
+    """Each table's bytes: the intermediates as the run's cleanup measured them before removing
+    them, the published results from the lake (for benchmarks/rates.py)."""
+    sizes: dict[str, int] = dict(state["stages"].get("cleanup", {}).get("report", {}).get("table_bytes", {}))
+    results = lake / "results" / table / f"run_id={state['run_id']}"
+    if results.is_dir():
+        sizes["results"] = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
+    return sizes
 
 
 def _cores_used(concurrency: int) -> int:

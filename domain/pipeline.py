@@ -64,12 +64,15 @@ def after_stage_fan_out(ctx: RunContext, stage: str, round_number: int) -> FanOu
     return pending_fan_out(ctx, round_number) if stage == "batch_planning" else None
 
 
-def run_task(ctx: RunContext, role: str, batch: int | None = None) -> dict[str, Any]:
-    """The container main's body: `train`, or `predict` one batch."""
+def run_task(
+    ctx: RunContext, role: str, batch: int | None = None, elapsed: Callable[[], float] | None = None
+) -> dict[str, Any]:
+    """The container main's body: `train`, or `predict` one batch. `elapsed`: the task's own
+    clock (seconds since it started), recorded with its output for the run's ledger."""
     if role == "train":
-        return run_training(ctx)
+        return run_training(ctx, elapsed)
     if role == "predict" and batch is not None:
-        return run_prediction_batch(ctx, batch)
+        return run_prediction_batch(ctx, batch, elapsed)
     raise ValueError(f"unknown task role {role!r} (batch={batch})")
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from domain.cost.ledger import Ledger
+
 RunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ABANDONED"]
 StageStatus = Literal["RUNNING", "SUCCEEDED", "FAILED"]
 
@@ -42,6 +44,7 @@ class RunState:
     finished_at: float | None = None
     stages: dict[str, StageRecord] = field(default_factory=dict)
     failure: Failure | None = None
+    ledger: Ledger | None = None  # what the run used (domain/cost/ledger.py); absent in older runs
 
     def stage_done(self, stage: str) -> bool:
         record = self.stages.get(stage)
@@ -66,4 +69,5 @@ class RunState:
             finished_at=data.get("finished_at"),
             stages=stages,
             failure=failure,
+            ledger=Ledger.from_json(data["ledger"]) if data.get("ledger") else None,
         )

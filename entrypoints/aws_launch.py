@@ -20,6 +20,7 @@ from domain.run_lifecycle import check_resumable, record_watched_stages, run_fin
 from domain.run_state import RunState
 from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
+from entrypoints.run_ledger import record_or_warn
 from entrypoints.settings import AwsSettings, Settings
 from entrypoints.spec_source import SPEC_NAME, load_spec_uri, run_spec_prefix, upload_spec
 
@@ -74,6 +75,7 @@ def run_on_aws(
     state = ctx.ports.run_store.load(run_id)
     if state is not None:
         record_watched_stages(ctx, state, ended.stages)
+        record_or_warn(console, ctx, state, "aws", settings, sfn=container.sfn(), execution_arn=execution_arn)
     return state, status
 
 

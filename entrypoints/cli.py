@@ -25,6 +25,7 @@ from entrypoints.asl_command import add_asl_command
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.deploy_command import add_deploy_command
 from entrypoints.lake import add_lake_arguments, open_lake
+from entrypoints.plan_command import add_plan_command
 from entrypoints.query_command import add_query_command
 from entrypoints.report_command import add_report_command, write_run_report
 from entrypoints.runs_command import add_runs_command
@@ -54,6 +55,9 @@ def run_pipeline(
             state = start_run(ctx, time.time(), resume=resume is not None, stale_after=LOCK_STALE_AFTER_SECONDS)
             containers.warm_up_charts()  # the report's chart engine starts while the run works
             state = containers.orchestrator(container, ctx, faults).execute(state)
+        from entrypoints.run_ledger import record_or_warn  # the cost model: loaded once the run has ended
+
+        record_or_warn(console, ctx, state, settings.backend_for(spec), settings)
     except KeyboardInterrupt:
         # Like a killed run: finished stages and batches are kept, the lock is taken over at once.
         raise RunInterrupted(
@@ -79,6 +83,9 @@ def run_pipeline_on_aws(
 
     check_model_params(spec_file, spec)
     check_sql_parses(spec)
+    from entrypoints.cost_plan import check_aws_limits
+
+    check_aws_limits(spec, settings, console)  # before anything is uploaded or started
     run_id = resume or new_run_id()
     state, status = run_on_aws(spec_file, spec, settings, console, run_id, resume=resume is not None)
     if state is None:
@@ -191,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     add_asl_command(sub)
     add_deploy_command(sub)
     add_validate_command(sub)
+    add_plan_command(sub)
     return top
 
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 from dependency_injector import containers, providers
@@ -27,11 +27,11 @@ from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import FanOutEventLog, run_event_log
 from adapters.local.orchestrator import LocalOrchestrator
 from adapters.local.progress import RichProgressEventLog
-from adapters.local.source_sample import write_sample
+from adapters.local.source_sample import SourceMeasure, measure_lines, write_sample
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.keys import split_s3_uri
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
-from adapters.shared.source_files import local_sources
+from adapters.shared.source_files import SourceFile, local_sources
 from domain.context import Ports, RunContext
 from domain.errors import DataQualityError, SpecError
 from domain.faults import FaultPlan
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from adapters.aws.s3_store import S3ObjectStore
     from adapters.aws.sfn_launcher import StepFunctionsLauncher
 
+T = TypeVar("T")
 BACKENDS = ("local", "aws", "hybrid")
 # forkserver: a process per task, forked warm (the default); subprocess: a fresh interpreter per
 # task; docker: a container of the project image per task, the closest stand-in for Fargate.
@@ -397,15 +398,46 @@ def check_athena_select(sql: str, sql_name: str) -> None:
 def write_source_sample(source: str, lines: int, out: Path) -> int:
     """The first `lines` lines of the source, a folder or an s3:// prefix, into `out`
     (batchml validate's dry run). S3 is read with the AWS settings of the environment."""
+    return _reading_source(source, lambda: write_sample(source_files(source), lines, out))
+
+
+def measure_source(source: str, lines: int) -> SourceMeasure:
+    """The source's files' sizes and the size of its first `lines` lines (batchml plan)."""
+    return _reading_source(source, lambda: measure_lines(source_files(source), lines))
+
+
+def source_files(source: str) -> list[SourceFile]:
+    """The source's files, a folder or glob, or an s3:// prefix read with the environment's
+    AWS settings (as hybrid runs read it)."""
     if "://" not in source:
-        return write_sample(local_sources(source), lines, out)
+        return local_sources(source)
     from adapters.local.duckdb_s3_engine import s3_sources
 
     aws = AwsSettings.from_environment()
+    return s3_sources(pyarrow_s3(aws.region, aws.endpoint_url), source)
+
+
+def _reading_source(source: str, read: Callable[[], T]) -> T:
+    if "://" not in source:
+        return read()  # a local folder's errors name the path already
     try:
-        return write_sample(s3_sources(pyarrow_s3(aws.region, aws.endpoint_url), source), lines, out)
+        return read()
     except OSError as exc:  # pyarrow's S3 errors: no credentials, no bucket, access denied
         raise DataQualityError(f"cannot read the source {source}: {exc}") from None
+
+
+def workgroup_scan_cutoff(aws: AwsSettings) -> int | None:
+    """The deployed workgroup's per-query scan cap in bytes (0: it has none), or None if the
+    workgroup cannot be read (the caller keeps Terraform's default)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        group = aws_client("athena", aws.region, aws.endpoint_url).get_work_group(WorkGroup=aws.athena_workgroup)
+    except (BotoCoreError, ClientError):
+        return None
+    if "WorkGroup" not in group:  # moto answers an unknown workgroup with nothing, AWS with an error
+        return None
+    return int(group["WorkGroup"].get("Configuration", {}).get("BytesScannedCutoffPerQuery", 0))
 
 
 def local_catalog_file(root: Path) -> Path:

@@ -15,6 +15,7 @@ from domain.run_state import RunState
 from domain.services.publishing import read_history
 from domain.spec import STAGE_NAMES
 from entrypoints.arg_types import at_least
+from entrypoints.cost_summary import print_run_costs
 from entrypoints.lake import add_lake_arguments, open_lake
 from entrypoints.quality import baseline_text
 from entrypoints.resume_advice import can_resume
@@ -44,6 +45,7 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
         for state in states[: args.limit]
     ]
     print_table(console, COLUMNS, rows, right=("seconds", "rows", "R²", "coverage"))
+    print_run_costs(console, states[: args.limit])
     if len(states) > args.limit:
         console.print(f"({len(states):,} runs, newest {args.limit} shown)")
     if len(history["runs"]) > 1:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.run_state import RunState
+from entrypoints.cost_summary import print_cost
 from entrypoints.quality import model_line
 from entrypoints.resume_advice import next_step
 from entrypoints.tables import print_table
@@ -85,6 +86,7 @@ def print_summary(
     _print_rejects(console, state, table)
     _print_model(console, state)
     _print_scanned(console, state)
+    print_cost(console, state)
     if state.status == "SUCCEEDED":
         _print_results(console, state, root, table, query_from)
     elif state.failure:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 # Every task fits or applies a model: scikit-learn is loaded with this module (the domain
 # imports it lazily for the orchestrator's sake), so the fork server preloads it once.
@@ -30,6 +31,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()  # the task's own clock: its seconds go with its output, into the ledger
     args = parse(argv)
     try:
         spec = load_spec_from(args.spec, lambda: s3_client(AwsSettings.from_environment()))
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = run_context(build_container(spec, settings, args.spec), spec, args.run_id)
         if args.batch is not None:
             FaultPlan.parse(settings.faults).check_batch(args.batch, settings.task_attempt)
-        report = run_task(ctx, args.role, args.batch)
+        report = run_task(ctx, args.role, args.batch, elapsed=lambda: time.monotonic() - started)
         ctx.ports.events.emit("task_succeeded", **{"role": args.role, **report})
         return 0
     except Exception as exc:  # the task's whole job is to report any failure as an exit code

@@ -1,8 +1,10 @@
-"""The first lines of a source, for a dry run (`batchml validate`)."""
+"""The first lines of a source: for a dry run (`batchml validate`), and to estimate its line
+count (`batchml plan`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,3 +43,48 @@ def write_sample(files: Iterable[SourceFile], lines: int, out: Path) -> int:
             except (EOFError, OSError):  # cut short or corrupt: the run reports it, a sample need not
                 continue
     return written
+
+
+@dataclass(frozen=True)
+class SourceMeasure:
+    """A source's files and its first lines: enough to estimate its line count."""
+
+    object_bytes: tuple[int, ...]  # each file's stored size
+    compressed: bool
+    sampled_lines: int
+    sampled_bytes: int  # stored bytes those lines took (compressed bytes, for a compressed file)
+
+    @property
+    def lines(self) -> int:
+        """The line count, if every file is like the sampled part."""
+        if not self.sampled_lines:
+            return 0
+        return round(sum(self.object_bytes) * self.sampled_lines / max(self.sampled_bytes, 1))
+
+
+def measure_lines(files: Iterable[SourceFile], lines: int) -> SourceMeasure:
+    """Read the first `lines` lines (in the run's file order) and count the stored bytes they
+    took: for a compressed file, the compressed bytes consumed, so its line count can be
+    estimated from its stored size."""
+    files = list(files)
+    counted = stored = 0
+    for source_file in files:
+        with source_file.open() as raw:
+            read = 0
+            try:
+                for line in _lines(decompressed(raw, source_file.name)):
+                    counted += 1
+                    read += len(line) + 1
+                    if counted == lines:
+                        break
+            except (EOFError, OSError):  # cut short or corrupt: the run reports it, a size estimate need not
+                pass
+            stored += raw.tell() if source_file.compression else min(read, source_file.size)
+        if counted == lines:
+            break
+    return SourceMeasure(
+        object_bytes=tuple(f.size for f in files),
+        compressed=bool(files) and all(f.compression for f in files),
+        sampled_lines=counted,
+        sampled_bytes=stored,
+    )

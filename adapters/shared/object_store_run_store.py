@@ -64,8 +64,11 @@ class ObjectStoreRunStore(RunStore):
     def _mark_key(self, run_id: str, batch: int) -> str:
         return f"{self._marks_prefix(run_id)}batch={batch_label(batch)}.json"
 
-    def mark_batch(self, run_id: str, batch: int, rows: int) -> None:
-        self.store.put(self._mark_key(run_id, batch), json.dumps({"batch": batch, "rows": rows}).encode())
+    def mark_batch(self, run_id: str, batch: int, rows: int, seconds: float | None = None) -> None:
+        mark: dict[str, Any] = {"batch": batch, "rows": rows}
+        if seconds is not None:
+            mark["seconds"] = round(seconds, 3)
+        self.store.put(self._mark_key(run_id, batch), json.dumps(mark).encode())
 
     def batch_mark(self, run_id: str, batch: int) -> int | None:
         try:
@@ -79,6 +82,14 @@ class ObjectStoreRunStore(RunStore):
             payload = json.loads(self.store.get(obj.key))
             marks[int(payload["batch"])] = int(payload["rows"])
         return marks
+
+    def batch_seconds(self, run_id: str) -> dict[int, float]:
+        seconds: dict[int, float] = {}
+        for obj in self.store.list(self._marks_prefix(run_id)):
+            payload = json.loads(self.store.get(obj.key))
+            if "seconds" in payload:
+                seconds[int(payload["batch"])] = float(payload["seconds"])
+        return seconds
 
     def _payload(self, run_id: str, now: float, stale_after: float) -> bytes:
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "token": self._token}

@@ -36,8 +36,9 @@ class RunStore(abc.ABC):
         """Every run with persisted state under the root, oldest first."""
 
     @abc.abstractmethod
-    def mark_batch(self, run_id: str, batch: int, rows: int) -> None:
-        """Record that `batch` wrote its output with `rows` rows."""
+    def mark_batch(self, run_id: str, batch: int, rows: int, seconds: float | None = None) -> None:
+        """Record that `batch` wrote its output with `rows` rows; `seconds`: how long its task
+        took by its own clock (for the run's ledger)."""
 
     @abc.abstractmethod
     def batch_marks(self, run_id: str) -> dict[int, int]:
@@ -47,6 +48,11 @@ class RunStore(abc.ABC):
     def batch_mark(self, run_id: str, batch: int) -> int | None:
         """The row count `batch` was marked with, or None: one read, for a task that asks only
         about its own batch (batch_marks reads every mark)."""
+
+    @abc.abstractmethod
+    def batch_seconds(self, run_id: str) -> dict[int, float]:
+        """The task seconds the completed batches recorded with their markers (batches marked
+        without them are left out)."""
 
     @abc.abstractmethod
     def acquire_lock(self, run_id: str, now: float, stale_after_seconds: float) -> str | None:

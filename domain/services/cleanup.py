@@ -56,9 +56,22 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
 
 
 def run_cleanup(ctx: RunContext) -> dict[str, Any]:
+    # Measured before they go: the run's ledger prices their storage and requests from them.
+    sizes = table_sizes(ctx, [*ctx.layout.intermediate_tables, ctx.layout.rejects])
     if ctx.spec.output.keep_intermediates:
-        return {"objects_deleted": 0, "tables_dropped": 0, "kept": True}
+        return {"objects_deleted": 0, "tables_dropped": 0, "kept": True, **sizes}
     removed = remove_tables(
         ctx.ports, ctx.layout.intermediate_tables, protected_locations(ctx.ports, ctx.spec.output.table)
     )
-    return {"objects_deleted": removed.objects, "tables_dropped": removed.tables}
+    return {"objects_deleted": removed.objects, "tables_dropped": removed.tables, **sizes}
+
+
+def table_sizes(ctx: RunContext, tables: list[TableRef]) -> dict[str, dict[str, int]]:
+    """Bytes and files of each of the run's tables, by its part name (raw, staging, ...)."""
+    sizes: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for table in tables:
+        part = table.location.rstrip("/").rsplit("/", 1)[-1]
+        objects = ctx.ports.store.list(table.location)
+        sizes[part], files[part] = sum(o.size for o in objects), len(objects)
+    return {"table_bytes": sizes, "table_files": files}

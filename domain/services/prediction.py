@@ -7,6 +7,7 @@ replaces its own file instead of adding a second one.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -33,7 +34,7 @@ def read_batch(ctx: RunContext, batch: int) -> pa.Table:
         raise SchemaMismatchError(f"batch {batch}: its files disagree on the schema: {exc}") from exc
 
 
-def run_prediction_batch(ctx: RunContext, batch: int) -> dict[str, Any]:
+def run_prediction_batch(ctx: RunContext, batch: int, elapsed: Callable[[], float] | None = None) -> dict[str, Any]:
     layout, store = ctx.layout, ctx.ports.store
     marked = ctx.ports.run_store.batch_mark(ctx.run_id, batch)
     if marked is not None and store.exists(layout.prediction_key(batch)):
@@ -53,5 +54,5 @@ def run_prediction_batch(ctx: RunContext, batch: int) -> dict[str, Any]:
     sink = io.BytesIO()
     pq.write_table(out, sink, compression="snappy")
     store.put(layout.prediction_key(batch), sink.getvalue())
-    ctx.ports.run_store.mark_batch(ctx.run_id, batch, out.num_rows)
+    ctx.ports.run_store.mark_batch(ctx.run_id, batch, out.num_rows, elapsed() if elapsed else None)
     return {"batch": batch, "rows": out.num_rows}

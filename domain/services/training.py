@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from domain.context import RunContext
@@ -53,7 +54,7 @@ def model_card(
     }
 
 
-def run_training(ctx: RunContext) -> dict[str, Any]:
+def run_training(ctx: RunContext, elapsed: Callable[[], float] | None = None) -> dict[str, Any]:
     spec, layout, store = ctx.spec, ctx.layout, ctx.ports.store
     if store.exists(layout.model_card_key):
         # The card is written after the model: this run trained already (on AWS, a resumed
@@ -81,6 +82,8 @@ def run_training(ctx: RunContext) -> dict[str, Any]:
     version = hashlib.sha256(blob).hexdigest()[:12]
     card = model_card(ctx, model, version, sample.num_rows, metrics.as_dict())
     card.update(write_diagnostics(ctx, model, sample))
+    if elapsed is not None:
+        card["task_seconds"] = round(elapsed(), 3)  # the task's own time, for the run's ledger
     store.put(layout.model_key, blob)
     store.put(layout.model_card_key, json.dumps(card, indent=1).encode())
     return card_report(card)

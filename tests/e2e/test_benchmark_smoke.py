@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.cost.rates import rates_from_mapping
 from tests.e2e.conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +39,7 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     command = [sys.executable, "-m", "benchmarks", "--rows", "1500,3000", "--out", str(tmp_path / "bench")]
     command += ["--rowwise-rows", "100", "--overhead-repeats", "1", "--concurrency", "1,2"]
-    command += ["--write-docs", "--docs", str(docs)]
+    command += ["--write-docs", "--docs", str(docs), "--write-rates", str(tmp_path / "rates.json")]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -58,6 +59,12 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         assert run["summary"]["ceiling_rows_per_second"] > 0
     assert set(results["concurrency"]["runs"]) == {"1", "2"}
     assert results["load_average"]["start"] and results["load_average"]["end"]
+
+    # The cost model's rates, read back as `batchml plan` reads them.
+    rates = rates_from_mapping(json.loads((tmp_path / "rates.json").read_text()), "rates.json")
+    assert rates.machine.cores == results["machine"]["cores"] and rates.scoring_rows_per_second_per_core > 0
+    # A few thousand rows say nothing of the per-row times (a fit may give them 0): sizes they do.
+    assert rates.table_bytes_per_row["raw"] > 0 and rates.raw_bytes_per_source_byte > 0
 
     targets = results["targets"]
     assert {t["name"] for t in targets} == TARGETS

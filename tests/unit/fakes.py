@@ -199,6 +199,7 @@ class FakeRunStore(RunStore):
     def __init__(self) -> None:
         self.states: dict[str, dict[str, Any]] = {}
         self.marks: dict[str, dict[int, int]] = {}
+        self.seconds: dict[str, dict[int, float]] = {}
         self.lock: tuple[str, float, float] | None = None  # run, heartbeat, stale after
 
     def save(self, state: RunState) -> None:
@@ -211,8 +212,13 @@ class FakeRunStore(RunStore):
     def run_ids(self) -> list[str]:
         return sorted(self.states)
 
-    def mark_batch(self, run_id: str, batch: int, rows: int) -> None:
+    def mark_batch(self, run_id: str, batch: int, rows: int, seconds: float | None = None) -> None:
         self.marks.setdefault(run_id, {})[batch] = rows
+        if seconds is not None:
+            self.seconds.setdefault(run_id, {})[batch] = seconds
+
+    def batch_seconds(self, run_id: str) -> dict[int, float]:
+        return dict(self.seconds.get(run_id, {}))
 
     def batch_marks(self, run_id: str) -> dict[int, int]:
         return dict(self.marks.get(run_id, {}))

@@ -60,3 +60,10 @@ def test_the_lock_is_held_refreshed_released_and_taken_over_when_stale(run_store
     assert run_store.acquire_lock("r1", now=692.0, stale_after_seconds=STALE) == "r2"
     run_store.release_lock("r2")
     assert run_store.acquire_lock("r1", now=693.0, stale_after_seconds=STALE) is None
+
+
+def test_a_batch_marker_keeps_its_tasks_own_seconds_for_the_ledger(run_store: RunStore) -> None:
+    run_store.mark_batch("r1", 0, 10, seconds=1.23456)
+    run_store.mark_batch("r1", 1, 10)  # a marker written before tasks measured themselves
+    assert run_store.batch_seconds("r1") == {0: 1.235}
+    assert run_store.batch_marks("r1") == {0: 10, 1: 10}
