@@ -1,17 +1,15 @@
 """The project's AthenaSqlEngine driven against the Athena emulator, over real rows of the age
 example, beside the local DuckDB engine on the same data: the two must give the same tables.
 
-The xfail tests are what the emulator found the engine doing that Athena rejects (issue 13).
+What the emulator found the engine doing that Athena rejects (issue 13) is fixed; its tests stay.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +45,6 @@ pytestmark = pytest.mark.integration
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "age"
 SOURCE_BUCKET = "raw-source"
 LAYOUT = RunLayout("r1", "ages")
-ISSUE_13 = "issue 13: the engine does what Athena rejects"
 
 
 @pytest.fixture(scope="module")
@@ -216,17 +213,6 @@ def test_query_and_sample_over_real_rows(both: Engines, staged_locally: Path, tm
 # -- what Athena rejects ----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def rejected_as(reason: str) -> Iterator[None]:
-    """For the xfail tests: the QueryError must carry Athena's reason for THIS rejection, so the
-    test cannot pass as xfail on some other failure (any other error fails it outright)."""
-    try:
-        yield
-    except QueryError as exc:
-        assert reason in str(exc), f"rejected, but not for the reason under test: {exc}"
-        raise
-
-
 @pytest.mark.parametrize("partitioned", [False, True], ids=["plain", "partitioned"])
 def test_materialize_in_the_deployed_workgroup(
     tmp_path: Path, s3_client: S3Client, glue_client: GlueClient, source: list[Path], partitioned: bool
@@ -247,24 +233,23 @@ def test_materialize_in_the_deployed_workgroup(
     assert deployed.aws.store.list(target.location)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=QueryError,
-    reason=f"{ISSUE_13} (finding 3): the line index, rejects and staging queries each read the raw table's "
-    "line column; the workgroup's fixed cutoff cancels them once that outgrows it (10 GiB deployed, ~84 GB of "
-    "raw Parquet at the seed's scale; here 10 MB against 11 MB)",
-)
-def test_staging_a_source_larger_than_the_scan_cutoff(
+def test_staging_a_source_larger_than_the_scan_cutoff_fails_naming_the_setting(
     tmp_path: Path, s3_client: S3Client, glue_client: GlueClient, source: list[Path]
 ) -> None:
+    """Issue 13, finding 3: the line index reads the raw table's whole line column, which Athena
+    cancels past the workgroup's cap (10 GiB deployed, ~84 GB of raw Parquet at the seed's
+    scale; here 10 MB against 11 MB). The run refuses to start when its plan says so (against
+    the deployed cap, tests/integration/aws/test_cost_on_aws.py); should a query still meet the
+    cap, it fails for good, naming the Terraform variable to raise."""
     cutoff = 10_000_000  # the smallest a workgroup may have: the seed's proportions, scaled down
     workgroup = WorkGroup(output_location=OUTPUT, bytes_scanned_cutoff=cutoff)
     big = engines(tmp_path, s3_client, glue_client, source, workgroup)
     noise = "\n".join(json.dumps({"id": str(i), "blob": os.urandom(550).hex()}) for i in range(10_000))
     s3_client.put_object(Bucket=SOURCE_BUCKET, Key="in/large.jsonl", Body=noise.encode())
     big.aws.ingest_lines(big.aws_source, LAYOUT.raw)
-    with rejected_as("CANCELLED: Bytes scanned limit was exceeded"):
+    with pytest.raises(QueryError, match="athena_bytes_scanned_cutoff") as failed:
         big.aws.materialize(LAYOUT.line_index, line_index_sql("id"), {"raw": LAYOUT.raw}, sql_name="line index")
+    assert "Bytes scanned limit was exceeded" in str(failed.value) and failed.value.transient is False
 
 
 def test_an_ingest_in_byte_ranges_reads_as_the_local_engines_whole_files(both: Engines) -> None:
