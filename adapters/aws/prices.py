@@ -12,11 +12,12 @@ from adapters.aws.aws_usage import AwsUsage
 from domain.errors import SpecError
 
 PRICES_FILE = "prices.toml"
-PRICES_VERSION = 1
+PRICES_VERSION = 2
 Architecture = Literal["x86", "arm"]
 # The services a run's cost is broken down by, in the order it is shown.
 SERVICES = ("athena", "lambda", "fargate", "step_functions", "s3", "vpc_endpoints")
-_FIELDS: dict[str, tuple[str, ...]] = {
+# The prices every region's table of each service holds, besides `source`, `read_from` and `date`.
+FIELDS: dict[str, tuple[str, ...]] = {
     "athena": ("usd_per_tb_scanned", "min_mb_billed_per_query"),
     "fargate": (
         "x86_usd_per_vcpu_hour",
@@ -73,7 +74,7 @@ def prices_for(region: str, data: Mapping[str, Any] | None = None) -> Prices:
             "README's 'Cost and limits' says how to add one"
         )
     values: dict[str, dict[str, float]] = {}
-    for service, names in _FIELDS.items():
+    for service, names in FIELDS.items():
         section = table.get(service, {})
         missing = [n for n in (*names, "source", "date") if n not in section]
         if missing:
@@ -82,8 +83,8 @@ def prices_for(region: str, data: Mapping[str, Any] | None = None) -> Prices:
     return Prices(
         region=region,
         values=values,
-        dates={s: str(table[s]["date"]) for s in _FIELDS},
-        sources={s: str(table[s]["source"]) for s in _FIELDS},
+        dates={s: str(table[s]["date"]) for s in FIELDS},
+        sources={s: str(table[s]["source"]) for s in FIELDS},
     )
 
 

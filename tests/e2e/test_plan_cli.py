@@ -81,7 +81,8 @@ def test_a_local_plan_measures_the_source_and_prices_the_run_on_aws(tmp_path: Pa
 def test_a_region_without_prices_is_a_clear_error() -> None:
     result = batchml("plan", str(SPEC), "--rows", "1000", "--backend", "aws", "--region", "mars-1", check=False)
     assert result.returncode == 2
-    assert "prices.toml has no prices for region 'mars-1' (it has us-east-1)" in " ".join(result.stderr.split())
+    err = " ".join(result.stderr.split())
+    assert "prices.toml has no prices for region 'mars-1' (it has ap-southeast-1, eu-central-1, eu-west-1, " in err
 
 
 def test_a_source_that_is_not_there_says_how_to_plan_without_it(tmp_path: Path) -> None:
