@@ -12,7 +12,9 @@ from adapters.aws.aws_usage import AwsUsage
 from domain.errors import SpecError
 
 PRICES_FILE = "prices.toml"
-PRICES_VERSION = 2
+# The layout of prices.toml this code reads (its `schema`); `version` counts the file's data
+# updates and changes with every new figure, which needs no code change.
+PRICES_SCHEMA = 1
 Architecture = Literal["x86", "arm"]
 # The services a run's cost is broken down by, in the order it is shown.
 SERVICES = ("athena", "lambda", "fargate", "step_functions", "s3", "vpc_endpoints")
@@ -55,8 +57,8 @@ class Prices:
 def load_prices_file(text: str | None = None) -> dict[str, Any]:
     raw = text if text is not None else resources.files("adapters.aws").joinpath(PRICES_FILE).read_text()
     data: dict[str, Any] = tomllib.loads(raw)
-    if data.get("version") != PRICES_VERSION:
-        raise SpecError(f"{PRICES_FILE}: version {data.get('version')!r}, this batchml reads {PRICES_VERSION}")
+    if data.get("schema") != PRICES_SCHEMA:
+        raise SpecError(f"{PRICES_FILE}: schema {data.get('schema')!r}, this batchml reads schema {PRICES_SCHEMA}")
     return data
 
 
