@@ -39,7 +39,7 @@ from domain.graph import build_graph
 from domain.ports.event_log import EventLog
 from domain.ports.sql_engine import SqlEngine
 from domain.spec import PipelineSpec
-from entrypoints.settings import AwsSettings, Settings
+from entrypoints.settings import SPIN_COUNT, AwsSettings, Settings
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
@@ -192,6 +192,7 @@ class Container(containers.DeclarativeContainer):
             args=config.task_args,
             env=config.task_env,
             role_env=config.task_role_env,
+            spin_count=SPIN_COUNT,
         ),
         subprocess=providers.Singleton(
             SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
