@@ -12,14 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from entrypoints import containers
 from entrypoints.spec_loader import load_spec
 
 
 def cmd_asl(args: argparse.Namespace, console: Any = None) -> int:
-    # The graph is built inside the adapter: only the composition root imports domain and adapters both.
-    from adapters.aws.state_machine import render_spec  # AWS code loads only for this command
-
-    text = render_spec(load_spec(args.spec))
+    text = containers.render_asl(load_spec(args.spec))
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -39,14 +39,21 @@ from domain.graph import build_graph
 from domain.ports.event_log import EventLog
 from domain.ports.sql_engine import SqlEngine
 from domain.spec import PipelineSpec
-from entrypoints.settings import AwsSettings, Settings
+from entrypoints.settings import SPIN_COUNT, AwsSettings, Settings
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
     from mypy_boto3_s3 import S3Client
 
+    from adapters.aws.cost_shape import Assumption
+    from adapters.aws.deployment import Deployment
+    from adapters.aws.run_plan import CostPlan as CostPlan  # re-exported: the commands annotate with it
     from adapters.aws.s3_store import S3ObjectStore
     from adapters.aws.sfn_launcher import StepFunctionsLauncher
+    from domain.cost.ledger import Ledger, StageUse
+    from domain.cost.rates import Rates
+    from domain.cost.volumes import SourceSize
+    from domain.run_state import RunState
 
 T = TypeVar("T")
 BACKENDS = ("local", "aws", "hybrid")
@@ -192,6 +199,7 @@ class Container(containers.DeclarativeContainer):
             args=config.task_args,
             env=config.task_env,
             role_env=config.task_role_env,
+            spin_count=SPIN_COUNT,
         ),
         subprocess=providers.Singleton(
             SubprocessTaskRunner, command=config.task_command, env=config.task_env, role_env=config.task_role_env
@@ -438,6 +446,71 @@ def workgroup_scan_cutoff(aws: AwsSettings) -> int | None:
     if "WorkGroup" not in group:  # moto answers an unknown workgroup with nothing, AWS with an error
         return None
     return int(group["WorkGroup"].get("Configuration", {}).get("BytesScannedCutoffPerQuery", 0))
+
+
+def deployed(aws: AwsSettings) -> Deployment:
+    """Terraform's defaults, with the scan cap the deployed workgroup really has."""
+    from adapters.aws.run_plan import deployment_with_cutoff
+
+    return deployment_with_cutoff(workgroup_scan_cutoff(aws))
+
+
+def cost_rates() -> Rates:
+    """The measured rates the plan and the ledger use (adapters/shared/rates.json)."""
+    from adapters.shared.rates_file import load_rates
+
+    return load_rates()
+
+
+def plan_assumptions() -> tuple[Assumption, ...]:
+    """What the AWS plan assumes and cannot measure here, each with why."""
+    from adapters.aws.cost_shape import ASSUMPTIONS
+
+    return ASSUMPTIONS
+
+
+def cost_plan(
+    spec: PipelineSpec, source: SourceSize, region: str, threads: int, *, deployed_at: AwsSettings | None = None
+) -> CostPlan:
+    """A run's plan (adapters/aws/run_plan.py, imported when a plan is made); with `deployed_at`,
+    against the scan cap its workgroup really has, else Terraform's defaults."""
+    from adapters.aws.run_plan import make_plan
+
+    return make_plan(spec, source, region, threads, deployment=deployed(deployed_at) if deployed_at else None)
+
+
+def cost_ledger(
+    spec: PipelineSpec,
+    state: RunState,
+    uses: dict[str, StageUse],
+    backend: str,
+    region: str,
+    threads: int,
+    *,
+    transitions: tuple[int | None, str],
+    executions: list[str],
+) -> Ledger:
+    """A finished run's ledger, priced (adapters/aws/run_cost.py)."""
+    from adapters.aws import run_cost
+
+    return run_cost.cost_ledger(
+        spec, state, uses, backend, region, threads, transitions=transitions, executions=executions
+    )
+
+
+def execution_transitions(sfn: Any, execution_arn: str) -> tuple[int, str]:
+    """The transitions counted in an execution's history, and how they were counted."""
+    from adapters.aws.sfn_transitions import count_transitions
+
+    found = count_transitions(sfn, execution_arn)
+    return found.total, found.describe()
+
+
+def render_asl(spec: PipelineSpec) -> str:
+    """The spec's stage graph compiled into the Step Functions definition (a Terraform template)."""
+    from adapters.aws.state_machine import render_spec  # AWS code loads only for the commands that need it
+
+    return render_spec(spec)
 
 
 def local_catalog_file(root: Path) -> Path:

@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.aws.cost_shape import ASSUMPTIONS
-from adapters.shared.rates_file import load_rates
 from domain.errors import DataQualityError, SpecError
 from entrypoints import containers
 from entrypoints.arg_types import at_least
 from entrypoints.cost_format import about, count, dollars, duration, plural, size
-from entrypoints.cost_plan import CostPlan, make_plan, plan_source, region_for
+from entrypoints.cost_plan import make_plan, plan_source, region_for
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
+
+if TYPE_CHECKING:
+    from entrypoints.containers import CostPlan
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
@@ -29,7 +30,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     backend = settings.backend_for(spec)
     aws = backend == "aws"
     try:
-        source = plan_source(spec, args.rows, args.source_bytes, load_rates())
+        source = plan_source(spec, args.rows, args.source_bytes, containers.cost_rates())
     except (DataQualityError, FileNotFoundError) as exc:
         hint = "to plan without reading the source, give its size: --rows N or --source-bytes B"
         raise SpecError(f"{exc}; {hint}") from None
@@ -134,7 +135,7 @@ def _sources(console: Console, plan: CostPlan, aws: bool) -> None:
         highlight=False,
     )
     if aws:
-        for a in ASSUMPTIONS:
+        for a in containers.plan_assumptions():
             console.print(f"Assumed: {a.value:g} = {escape(a.why)}", highlight=False)
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# OpenMP busy-waits this many spins before sleeping (see Settings.thread_environment); the
-# fork server starts with the same value.
-from adapters.local.forkserver_runner import SPIN_COUNT
 from domain.errors import SpecError
 from domain.faults import FaultPlan
 from domain.spec import PipelineSpec
+
+# OpenMP busy-waits this many spins before sleeping (see Settings.thread_environment); the
+# composition root starts the fork server with the same value.
+SPIN_COUNT = "10000"
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int) -> int:

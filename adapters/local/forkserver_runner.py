@@ -26,11 +26,6 @@ from adapters.local.parent_death import START_FAILED_EXIT_CODE, START_FAILED_MAR
 from adapters.shared.task_output import failure_reason
 from domain.ports.task_runner import TaskOutcome, TaskRunner, TaskSpec
 
-# Spins before an idle OpenMP thread sleeps (GOMP_SPINCOUNT): long spinning lets concurrent
-# tasks starve each other, none makes a lone fit 2.9x slower; entrypoints/settings.py has the
-# measurements and gives tasks the same value.
-SPIN_COUNT = "10000"
-
 GUARD_MODULE = "adapters.local.forkserver_guard"
 
 
@@ -86,7 +81,8 @@ class ForkServerTaskRunner(TaskRunner):
     """Runs `entry(args + task.arguments())` (entry: "module:function") in a forked process.
 
     Environment, as for the other runners: the server's, then `env`, then `role_env[role]`,
-    then the task's own.
+    then the task's own. `spin_count`: GOMP_SPINCOUNT for the server, which loads OpenMP
+    (entrypoints/settings.py SPIN_COUNT has the measurements); None leaves OpenMP's default.
     """
 
     def __init__(
@@ -95,6 +91,7 @@ class ForkServerTaskRunner(TaskRunner):
         args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         role_env: Mapping[str, Mapping[str, str]] | None = None,
+        spin_count: str | None = None,
     ) -> None:
         self.entry = entry
         self.args = list(args)
@@ -109,7 +106,8 @@ class ForkServerTaskRunner(TaskRunner):
         # comes too late. Long spinning lets concurrent tasks starve each other (measured: an
         # 11k-row training took 30.5 s instead of 3.0 s on two busy cores), never spinning
         # makes a lone training 2.9x slower, so the server spins briefly, then sleeps.
-        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
+        if spin_count is not None:
+            os.environ.setdefault("GOMP_SPINCOUNT", spin_count)
         # NumPy's OpenBLAS starts its threads when the server imports it, as many as the cores
         # unless told otherwise, and every forked task inherits that pool: two prediction
         # tasks side by side then ran 20% slower each (a 1M-row prediction stage 2.6 s instead

@@ -14,10 +14,11 @@ import pytest
 from rich.console import Console
 
 from adapters.aws.deployment import Deployment
+from adapters.aws.run_plan import NO_CUTOFF
 from domain.run_state import RunState, StageRecord
 from entrypoints.aws_launch import run_on_aws
 from entrypoints.cli import main
-from entrypoints.cost_plan import NO_CUTOFF, deployed
+from entrypoints.containers import deployed
 from entrypoints.settings import AwsSettings, Settings
 from tests.e2e.projects import houses_project, listing_lines
 from tests.integration.aws.fixtures import moto_server

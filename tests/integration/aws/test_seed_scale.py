@@ -17,10 +17,11 @@ import math
 from pathlib import Path
 
 from adapters.aws.deployment import Deployment
+from adapters.aws.run_plan import make_plan
 from adapters.aws.state_machine import compile_state_machine
 from domain.cost.volumes import SourceSize
 from domain.graph import build_graph
-from entrypoints.cost_plan import make_plan
+from entrypoints.cost_plan import local_threads
 from entrypoints.settings import Settings
 from entrypoints.spec_loader import load_spec
 from tests.integration.aws.limits_harness import check_definition
@@ -43,7 +44,8 @@ def test_the_seeds_workload_crosses_no_limit_and_beats_the_seeds_time_and_cost()
     per_object = math.ceil(SEED_BYTES / SEED_OBJECTS)
     source = SourceSize(object_bytes=(per_object,) * SEED_OBJECTS, lines=SEED_LINES, how="the seed's workload")
     # First with Terraform's defaults: the plan names what the seed's deployment must change.
-    default = make_plan(spec, source, "us-east-1", Settings.from_environment(backend="aws"))
+    threads = local_threads(spec, Settings.from_environment(backend="aws"))
+    default = make_plan(spec, source, "us-east-1", threads)
     crossed = {check.limit.split(" (")[0]: check.fix for check in default.crossed}
     assert set(crossed) == {"Athena workgroup scan cap", "Fargate On-Demand vCPUs at once"}, crossed
     assert "athena_bytes_scanned_cutoff" in crossed["Athena workgroup scan cap"]
@@ -52,13 +54,7 @@ def test_the_seeds_workload_crosses_no_limit_and_beats_the_seeds_time_and_cost()
     # Then as the seed's deployment would be: the cap raised to what the plan asks for, and the
     # account's Fargate quota raised (a Service Quotas request; the plan reads no account).
     cutoff = 2 * max(q.bytes_scanned for q in default.aws.plan.queries)
-    plan = make_plan(
-        spec,
-        source,
-        "us-east-1",
-        Settings.from_environment(backend="aws"),
-        deployment=Deployment(athena_bytes_scanned_cutoff=cutoff),
-    )
+    plan = make_plan(spec, source, "us-east-1", threads, deployment=Deployment(athena_bytes_scanned_cutoff=cutoff))
     quota = [c for c in plan.crossed if c.limit.startswith("Fargate On-Demand vCPUs")]
     assert [c.limit for c in plan.crossed] == [c.limit for c in quota]  # nothing else crosses
     usage = plan.aws.plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from adapters.aws.stdout_event_log import StdoutEventLog
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
+from adapters.local.forkserver_runner import ForkServerTaskRunner
 from adapters.local.jsonl_event_log import JsonlEventLog
 from adapters.local.subprocess_runner import SubprocessTaskRunner
 from adapters.shared.object_store_run_store import ObjectStoreRunStore
@@ -45,6 +47,22 @@ def test_local_backend(tmp_path: Path) -> None:
     assert isinstance(container.run_store(), ObjectStoreRunStore)
     assert isinstance(container.event_log(run_id="r1"), JsonlEventLog)
     assert isinstance(container.task_runner(), SubprocessTaskRunner)
+
+
+def test_the_fork_server_spins_as_briefly_as_the_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server loads OpenMP, so a task's own GOMP_SPINCOUNT comes too late: the composition
+    root starts it with the tasks' value (one source: entrypoints/settings.py)."""
+    monkeypatch.setenv("GOMP_SPINCOUNT", "unset")
+    monkeypatch.delenv("GOMP_SPINCOUNT")  # restored to the session's own value afterwards
+    spec_file = write_aws_spec(tmp_path)
+    spec = load_spec(
+        spec_file, overrides={"pipeline": {"backend": "local"}, "output": {"root": str(tmp_path / "lake")}}
+    )
+    settings = Settings.from_environment(backend="local", task_runner="forkserver")
+    runner = containers.build_container(spec, settings, spec_file).task_runner()
+    assert isinstance(runner, ForkServerTaskRunner)
+    tasks = settings.thread_environment(spec.batches.max_concurrency)
+    assert os.environ["GOMP_SPINCOUNT"] == tasks["predict"]["GOMP_SPINCOUNT"] == tasks["train"]["GOMP_SPINCOUNT"]
 
 
 def test_a_local_output_root_that_cannot_be_created_is_a_spec_error(tmp_path: Path) -> None:
