@@ -213,6 +213,21 @@ class AthenaSqlEngine(SqlEngine):
             rows, scanned = self.queries.update_count(finished.execution_id, sql_name=sql_name), finished.bytes_scanned
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
 
+    def materialize_lines(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        lines: str,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+        files: Collection[str] | None = None,
+    ) -> QueryStats:
+        """One CTAS over the whole raw table: Athena spreads it over its own workers, and its
+        raw table is a copy in S3 (a Lambda per item wrote it), so there is no file to skip."""
+        return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
+
     def _partitioned(self, target: TableRef, select: str, sql_name: str) -> tuple[int | None, int]:
         """Athena writes at most 100 partitions per statement
         (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html). The SELECT runs
