@@ -27,7 +27,12 @@ _PROBLEM_REASONS = {
 
 def line_index_sql(id_field: str) -> str:
     """One narrow row per raw line: where it is, why it cannot be used before any duplicate
-    search (NULL = usable so far), and its id. Every line's JSON is checked and parsed here.
+    search (NULL = usable so far), and its id.
+
+    The id is read first, under TRY: one parse for a line that is JSON with an id, the NULL
+    that malformed text gives in Trino anyway. Only lines without an id are checked for being
+    JSON at all (a second parse), to tell invalid_json from missing_id. Checking every line
+    first took 0.65 s of CPU per 250k-line file against 0.48 s (DuckDB, measured).
 
     A table of its own rather than a CTE of the rejects query: DuckDB materialised that CTE
     in memory with each line's file name, 1.7 GB at 10M lines; written out, the two steps
@@ -38,14 +43,15 @@ def line_index_sql(id_field: str) -> str:
 SELECT source_file, line_number,
        CASE {problems}
             WHEN problem IS NOT NULL THEN 'unreadable'
-            WHEN is_json THEN NULL
+            WHEN doc_id IS NOT NULL THEN NULL
+            WHEN TRY(json_parse(line)) IS NOT NULL THEN NULL
             WHEN trim(line) = '' THEN 'empty_line'
             ELSE 'invalid_json'
        END AS reason_code,
-       CASE WHEN is_json THEN json_extract_scalar(line, '$.{id_field}') END AS doc_id
+       doc_id
 FROM (
   SELECT source_file, line_number, line, problem,
-         (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
+         CASE WHEN problem IS NULL THEN TRY(json_extract_scalar(line, '$.{id_field}')) END AS doc_id
   FROM {{{{ raw }}}}
 ) parsed"""
 
