@@ -360,6 +360,9 @@ class DuckDBSqlEngine(SqlEngine):
     def _used(self, sql: str, inputs: Mapping[str, TableRef]) -> list[TableRef]:
         return [inputs[name] for name in sorted(set(PLACEHOLDER.findall(sql)) & set(inputs))]
 
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        return self.query("SELECT * FROM {{ t }} LIMIT 0", {"t": table}, sql_name="schema").schema
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         with self._connection(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)

@@ -183,6 +183,12 @@ class SqlEngine(abc.ABC):
         on writing where a retry or a resume will write. Returns how many were stopped."""
 
     @abc.abstractmethod
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        """The columns of a table with their exact types, as its files hold them: what a catalog
+        entry over the table must declare. (A query's result may not say as much: Athena names
+        an array's type without its elements.)"""
+
+    @abc.abstractmethod
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         """Run `sql` and return its result as an Arrow table (meant for small results)."""
 

@@ -142,7 +142,7 @@ def run_tables(ports: Ports, table: str, run_id: str, key: str | None) -> tuple[
 
 
 def schema(ports: Ports, table: TableRef) -> pa.Schema:
-    return ports.engine.query("SELECT * FROM {{ t }} LIMIT 0", {"t": table}, sql_name="publish").schema
+    return ports.engine.table_schema(table)
 
 
 def switch_to(

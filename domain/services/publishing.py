@@ -47,9 +47,7 @@ def results_schema(staging: pa.Schema) -> pa.Schema:
 
 
 def run_results_table(ctx: RunContext) -> dict[str, Any]:
-    staging = ctx.ports.engine.query(
-        "SELECT * FROM {{ staging }} LIMIT 0", {"staging": ctx.layout.staging}, sql_name="results table"
-    ).schema
+    staging = ctx.ports.engine.table_schema(ctx.layout.staging)
     check_column_collisions(ctx, staging.names)
     table = ctx.spec.output.table
     # Until the first publish the table shows an empty location: not the folder holding every

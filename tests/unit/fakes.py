@@ -174,6 +174,9 @@ class FakeSqlEngine(SqlEngine):
         self.line_statements.append((target, lines, None if files is None else sorted(files)))
         return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
 
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        return self.query("SELECT * FROM {{ t }} LIMIT 0", {"t": table}, sql_name="schema").schema
+
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         self.queries.append(sql)
         for pattern, fn in self.rules:
