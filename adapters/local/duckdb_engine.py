@@ -25,6 +25,7 @@ from adapters.local.line_items import (
     RECORD_SUFFIX,
     LineItem,
     in_place_lines_sql,
+    item_groups,
     part_name,
     quote,
 )
@@ -169,12 +170,16 @@ class DuckDBSqlEngine(SqlEngine):
 
     @contextlib.contextmanager
     def _connection(
-        self, reads: Collection[TableRef] = (), writes: TableRef | None = None, *, item: LineItem | None = None
+        self,
+        reads: Collection[TableRef] = (),
+        writes: TableRef | None = None,
+        *,
+        items: Sequence[LineItem] | None = None,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A confined connection (`_connect`) for one call, known to `cancel_running` while open."""
         if self._cancelled.is_set():
             raise QueryError("the stage was stopped (it timed out)")
-        conn = self._connect(reads, writes, item)
+        conn = self._connect(reads, writes, items)
         with self._open_lock:
             self._open.add(conn)
         try:
@@ -209,23 +214,30 @@ class DuckDBSqlEngine(SqlEngine):
         return [resolve_key(self.root, table.location) for table in tables]
 
     def _connect(
-        self, reads: Collection[TableRef] = (), writes: TableRef | None = None, item: LineItem | None = None
+        self,
+        reads: Collection[TableRef] = (),
+        writes: TableRef | None = None,
+        items: Sequence[LineItem] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """A connection for one statement, confined to what it needs: the folders of the tables
         it reads, the folder of the run that holds the table it writes (the new table is
-        written beside its final place, then swapped in) and the spill folder; with an `item`,
-        one thread and that item's lines (its part, or its source file). The staging and
+        written beside its final place, then swapped in) and the spill folder; with `items`,
+        one thread and those items' lines (their parts, or their source files). The staging and
         features SQL thus read their inputs and nothing else: no other file, no other run."""
         # Output order never matters here (every query that needs an order says ORDER BY), and
         # keeping it makes DuckDB hold more in memory; but lines read in place are numbered in
         # the order they are read.
-        item_folders, files = self._item_paths(item) if item is not None else ([], [])
-        files += self._in_place_files(reads)
+        item_folders: list[Path] = []
+        files = self._in_place_files(reads)
+        for item in items or ():
+            folders_of, files_of = self._item_paths(item)
+            item_folders += folders_of
+            files += files_of
         config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": bool(files)}
         spill = self._spill_folder()
         if spill:
             config["temp_directory"] = spill
-        if item is not None:
+        if items is not None:
             config["threads"] = 1
             # Joins as written: a file's lines probe, the other (small) input is built. DuckDB
             # guesses 42 rows for a CSV scan and built the lines instead: the anti-join of the
@@ -245,20 +257,33 @@ class DuckDBSqlEngine(SqlEngine):
         inputs: Mapping[str, TableRef],
         sql_name: str,
         valid_json: Collection[str] = (),
-        lines_item: tuple[str, LineItem | None] | None = None,
     ) -> str:
-        """Bind each `{{ name }}` to a view over the table's Parquet files (`lines_item`: the
-        placeholder bound to one item's lines instead, None: to no line); transpile."""
+        """Bind each `{{ name }}` to a view over the table's Parquet files; transpile."""
+        self._bind_inputs(conn, sql, inputs, sql_name)
+        return self._transpile(sql, sql_name, valid_json)
+
+    def _bind_inputs(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        sql_name: str,
+        lines: tuple[str, Sequence[LineItem]] | None = None,
+    ) -> None:
+        """Each `{{ name }}` as a view `__in_name` (`lines`: that placeholder over those items'
+        lines only)."""
         used = set(PLACEHOLDER.findall(sql))
         unknown = used - set(inputs)
         if unknown:
             raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
         for name in used:
-            if lines_item is not None and name == lines_item[0]:
-                item = lines_item[1]
-                self._bind_lines(conn, f"__in_{name}", [item] if item is not None else [])
+            if lines is not None and name == lines[0]:
+                self._bind_lines(conn, f"__in_{name}", lines[1])
             else:
                 self._bind(conn, f"__in_{name}", inputs[name])
+
+    @staticmethod
+    def _transpile(sql: str, sql_name: str, valid_json: Collection[str]) -> str:
         bound = PLACEHOLDER.sub(lambda m: f'"__in_{m.group(1)}"', strip_statement(sql))
         return athena_to_duckdb(bound, sql_name=sql_name, valid_json=valid_json)
 
@@ -308,8 +333,9 @@ class DuckDBSqlEngine(SqlEngine):
         files: Collection[str] | None = None,
     ) -> QueryStats:
         """File by file when the statement maps each line on its own (adapters/local/line_wise.py):
-        each item in its own one-thread connection (which numbers a file's lines in order), as
-        many at once as DuckDB has threads, each writing its own part of `target`."""
+        each file (or run of small files, `item_groups`) in its own one-thread connection, which
+        numbers a file's lines in order, as many at once as DuckDB has threads, each writing its
+        own part of `target`."""
         if not maps_each_row(sql, lines):
             return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
         started = time.perf_counter()
@@ -317,20 +343,21 @@ class DuckDBSqlEngine(SqlEngine):
         items = [i for i in self._line_items(inputs[lines]) if wanted is None or i.source_file in (wanted | {None})]
         others = {name: table for name, table in inputs.items() if name != lines}
         reads = self._used(sql, others)
+        select = self._transpile(sql, sql_name, valid_json)  # once: the same SQL for every group
 
-        def run(write: PartWriter, item: LineItem | None) -> int:
-            index = 0 if item is None else item.index
-            with self._connection(reads, target, item=item) as conn:
-                select = self._prepare(conn, sql, inputs, sql_name, valid_json, lines_item=(lines, item))
-                return write(conn, select, part_name(index), sql_name)
+        def run(write: PartWriter, group: Sequence[LineItem]) -> int:
+            with self._connection(reads, target, items=group or None) as conn:
+                self._bind_inputs(conn, sql, inputs, sql_name, (lines, group))
+                return write(conn, select, part_name(group[0].index if group else 0), sql_name)
 
+        groups = item_groups(items)
         with self._parts(target) as write:
-            if not items:  # an empty table, with the statement's columns
-                rows = run(write, None)
+            if not groups:  # an empty table, with the statement's columns
+                rows = run(write, [])
             else:
-                workers = max(1, min(len(items), self.threads or os.cpu_count() or 1))
+                workers = max(1, min(len(groups), self.threads or os.cpu_count() or 1))
                 with ThreadPoolExecutor(workers, thread_name_prefix="duckdb-lines") as pool:
-                    rows = sum(pool.map(lambda item: run(write, item), items))
+                    rows = sum(pool.map(lambda group: run(write, group), groups))
         scanned = self._input_bytes(reads) + sum(item.size for item in items)
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,26 @@ def items_of(records: dict[str, bytes], parts: dict[str, int]) -> list[LineItem]
     for index, (path, size) in part_by_index.items():
         by_index.setdefault(index, LineItem(index, None, None, path, None, size))
     return [by_index[i] for i in sorted(by_index)]
+
+
+# A run of small files is read in one connection, into one part: a connection and a part per
+# file cost milliseconds each, which thousands of small files would add up to minutes.
+GROUP_BYTES = 64 << 20
+
+
+def item_groups(items: Sequence[LineItem], group_bytes: int | None = None) -> list[list[LineItem]]:
+    """Consecutive items in groups of at least `group_bytes` (GROUP_BYTES; one item when it is
+    larger)."""
+    group_bytes = group_bytes or GROUP_BYTES
+    groups: list[list[LineItem]] = []
+    size = group_bytes
+    for item in items:
+        if size >= group_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += item.size
+    return groups
 
 
 def in_place_lines_sql(item: LineItem) -> str:

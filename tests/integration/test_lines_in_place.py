@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.local import line_items
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from adapters.local.filesystem_store import FilesystemObjectStore
@@ -70,7 +71,10 @@ def test_plain_files_are_read_in_place_and_only_others_are_copied(project: Path)
     assert "first seen at " in rejects[0]["reason"] and rejects[0]["reason"].endswith("a.jsonl:8)")
 
 
-def test_each_statement_over_the_lines_gives_the_rows_of_one_statement_over_all(project: Path) -> None:
+def test_each_statement_over_the_lines_gives_the_rows_of_one_statement_over_all(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(line_items, "GROUP_BYTES", 1)  # these small files each on their own
     engine = DuckDBSqlEngine(project / "lake")
     engine.ingest_lines(str(project / "data"), RAW)
     index = TableRef("i", "runs/r/i/")
@@ -154,3 +158,21 @@ def test_a_source_file_changed_during_staging_is_an_error(project: Path) -> None
 )
 def test_which_statements_may_run_file_by_file(sql: str, line_wise: bool) -> None:
     assert maps_each_row(sql, "raw") is line_wise
+
+
+def test_many_small_files_are_read_in_a_few_connections_and_parts(tmp_path: Path) -> None:
+    """A connection and a part per file cost milliseconds each: 40 small files are one group."""
+    houses_project(tmp_path, rows=0)
+    for i in range(40):
+        write_lines(tmp_path / "data" / f"part-{i:02d}.jsonl", listing_lines(5, seed=i))
+    ctx = staging_context(tmp_path)
+    report = run_staging(ctx)
+    assert (report["source_lines"], report["staged_rows"]) == (200, 200)
+    root = ctx.ports.engine.root  # type: ignore[attr-defined]
+    assert len(list((root / ctx.layout.line_index.location).glob("*.parquet"))) == 1
+    numbers = ctx.ports.engine.query(
+        "SELECT source_file, min(line_number) AS first, max(line_number) AS last FROM {{ s }} GROUP BY 1",
+        {"s": ctx.layout.line_index},
+        sql_name="t",
+    ).to_pylist()
+    assert len(numbers) == 40 and all((n["first"], n["last"]) == (1, 5) for n in numbers)  # each file from 1
