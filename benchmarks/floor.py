@@ -4,8 +4,8 @@ Same input lines, same valid-record rule (valid JSON with an id, first occurrenc
 the same staging and features SQL (transpiled by the project's own dialect bridge), the
 same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
 in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
-Left out on purpose: orchestration, task processes, retries, markers, the raw Parquet copy,
-the rejects table and every verification query. What remains is the work itself.
+Left out on purpose: orchestration, task processes, retries, markers, the rejects table and
+every verification query. What remains is the work itself.
 
 Run as `python -m benchmarks.floor --spec SPEC --work DIR --report FILE.json`.
 """
@@ -194,9 +194,11 @@ def _predict(
 
 
 def _final_sql(id_col: str, label: str, predictions: Path) -> str:
-    """Every staged row once: its known label (from the features, as in the pipeline) or its
-    prediction, looked up in one table of both (they are disjoint), as the pipeline does. No
-    DEFAULT branch is needed for this data: every staged row has features."""
+    """Every staged id once with its value: its known label (from the features, as in the
+    pipeline) or its prediction, looked up in one table of both (they are disjoint), as the
+    pipeline does. The values only, as the pipeline writes them: its results table shows them
+    joined to the staging table, which is not copied. No DEFAULT branch is needed for this
+    data: every staged row has features."""
     return f"""
 WITH known_values AS (
   SELECT {id_col}, CAST({label} AS double) AS value, CAST({label} AS double) AS value_lower,
@@ -206,9 +208,9 @@ WITH known_values AS (
   SELECT {id_col}, value, value_lower, value_upper, value_confidence, value_source
   FROM read_parquet({_quote(str(predictions))})
 )
-SELECT s.*, v.value, v.value_lower, v.value_upper, v.value_confidence,
+SELECT s.{id_col}, v.value, v.value_lower, v.value_upper, v.value_confidence,
        coalesce(v.value_source, 'DEFAULT') AS value_source
-FROM staging s LEFT JOIN known_values v ON s.{id_col} = v.{id_col}"""
+FROM (SELECT {id_col} FROM staging) s LEFT JOIN known_values v ON s.{id_col} = v.{id_col}"""
 
 
 def main(argv: list[str] | None = None) -> int:

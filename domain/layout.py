@@ -41,6 +41,11 @@ class RunLayout:
         return self._ref("line_index")
 
     @property
+    def rejected_lines(self) -> TableRef:
+        """Every rejected line's position and reason, without its text (see services/staging)."""
+        return self._ref("rejected_lines")
+
+    @property
     def staging(self) -> TableRef:
         return self._ref("staging")
 
@@ -133,7 +138,16 @@ class RunLayout:
     def intermediate_tables(self) -> list[TableRef]:
         """Removed by cleanup once results are published. Model, manifest, rejects, run state
         and events stay: they explain the published results."""
-        return [self.ingest, self.raw, self.line_index, self.staging, self.features, self.scoring, self.predictions]
+        return [
+            self.ingest,
+            self.raw,
+            self.line_index,
+            self.rejected_lines,
+            self.staging,
+            self.features,
+            self.scoring,
+            self.predictions,
+        ]
 
     @property
     def intermediate_prefixes(self) -> list[str]:

@@ -116,7 +116,16 @@ class BatchSection(_Section):
 # (DuckDB's bound inputs `__in_*`, Athena's working tables `<table>__<digest>`), and the run
 # tables `batchml query --run` shows by name. A results table must not take one of them.
 RESERVED_TABLE_PREFIXES = ("batchml_",)
-RUN_TABLE_NAMES = ("raw", "line_index", "staging", "rejects", "features", "scoring", "predictions")
+RUN_TABLE_NAMES = (
+    "raw",
+    "line_index",
+    "rejected_lines",
+    "staging",
+    "rejects",
+    "features",
+    "scoring",
+    "predictions",
+)
 # The rejects table adds "_rejects" and must stay within the 128 characters of an identifier.
 MAX_TABLE_NAME = 120
 

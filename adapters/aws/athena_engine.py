@@ -28,6 +28,8 @@ from adapters.aws.statement_journal import StatementJournal
 from adapters.shared.lines import RAW_SCHEMA
 from domain.errors import QueryError
 from domain.identifiers import check_identifier
+from domain.layout import is_data_key
+from domain.ports.object_store import ObjectInfo
 from domain.ports.sql_engine import IngestItem, QueryStats, SqlEngine, TableRef
 from domain.spec import PLACEHOLDER
 from domain.sql import string_literal, strip_statement
@@ -130,16 +132,9 @@ class AthenaSqlEngine(SqlEngine):
         if table is not None and not partition:
             return
         # Not by suffix: Athena names the files it writes without an extension.
-        objects = [o for o in self.store.list(ref.location) if not o.key.rsplit("/", 1)[-1].startswith(("_", "."))]
+        objects = [o for o in self.store.list(ref.location) if is_data_key(o.key)]
         if table is None:
-            where = self.store.uri(ref.location)
-            if not objects:
-                raise QueryError(f"no table at {where} (no Parquet files there)", sql_name=sql_name)
-            first = objects[0]
-            try:
-                schema = parquet_schema(self.s3, self.store.bucket, self.store.full_key(first.key), first.size)
-            except ValueError as exc:
-                raise QueryError(f"cannot register {where}: {exc}", sql_name=sql_name) from exc
+            schema = self._file_schema(ref, objects, sql_name)
             keys = [(partition, "string")] if partition else []
             exclude = (partition,) if partition else ()
             self.glue.create(self.glue.table_input(name, hive_columns(schema, exclude), ref.location, keys))
@@ -212,6 +207,21 @@ class AthenaSqlEngine(SqlEngine):
             finished = self._ctas(target, select, None, sql_name, clear=(target,))
             rows, scanned = self.queries.update_count(finished.execution_id, sql_name=sql_name), finished.bytes_scanned
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
+
+    def materialize_lines(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        lines: str,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+        files: Collection[str] | None = None,
+    ) -> QueryStats:
+        """One CTAS over the whole raw table: Athena spreads it over its own workers, and its
+        raw table is a copy in S3 (a Lambda per item wrote it), so there is no file to skip."""
+        return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
 
     def _partitioned(self, target: TableRef, select: str, sql_name: str) -> tuple[int | None, int]:
         """Athena writes at most 100 partitions per statement
@@ -287,6 +297,24 @@ class AthenaSqlEngine(SqlEngine):
         if table.partitioned_by:
             helpers.append(self.glue.delete(working_table(staging_ref(table))))
         return self.glue.delete(working_table(table)) or any(helpers)
+
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        """From the footer of one of the table's files: Athena's query results name an array's
+        or a row's type without its elements, and a Glue table or view declaring `string` for
+        such a column cannot read it."""
+        objects = [o for o in self.store.list(table.location) if is_data_key(o.key)]
+        schema = self._file_schema(table, objects, "schema")
+        return schema.append(pa.field(table.partitioned_by, pa.string())) if table.partitioned_by else schema
+
+    def _file_schema(self, ref: TableRef, objects: Sequence[ObjectInfo], sql_name: str) -> pa.Schema:
+        where = self.store.uri(ref.location)
+        if not objects:
+            raise QueryError(f"no table at {where} (no Parquet files there)", sql_name=sql_name)
+        first = objects[0]
+        try:
+            return parquet_schema(self.s3, self.store.bucket, self.store.full_key(first.key), first.size)
+        except ValueError as exc:
+            raise QueryError(f"cannot register {where}: {exc}", sql_name=sql_name) from exc
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         return self._select(self._bind(sql, inputs, sql_name), sql_name)

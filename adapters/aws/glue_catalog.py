@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.glue_types import hive_columns
+from adapters.aws.glue_views import LOCATION_PARAMETER, drop_parts, publish_view
 from domain.identifiers import check_identifier
 from domain.ports.catalog import Catalog, TableVersion
 
@@ -35,14 +36,21 @@ class GlueCatalog(Catalog):
             check_identifier(table.name, "table name")
         self.tables.ensure_database()
         for table in tables:
+            if table.join is not None:
+                publish_view(self.tables, table)
+                continue
             self.tables.replace(self.tables.table_input(table.name, hive_columns(table.schema), table.location))
+            drop_parts(self.tables, table.name)  # a roll-back to a run published as one table
 
     def location(self, name: str) -> str | None:
         table = self.tables.get(name)
         if table is None:
             return None
+        if table.get("TableType") == "VIRTUAL_VIEW":
+            return table.get("Parameters", {}).get(LOCATION_PARAMETER)
         return self.tables.key_of(table.get("StorageDescriptor", {}).get("Location", ""))
 
     def drop(self, name: str) -> None:
         check_identifier(name, "table name")
         self.tables.delete(name)
+        drop_parts(self.tables, name)

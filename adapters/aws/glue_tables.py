@@ -100,6 +100,11 @@ class GlueTables:
             return
         self.client.update_table(DatabaseName=self.database, TableInput=table)
 
+    def names(self) -> list[str]:
+        """Every table's name in the database."""
+        pages = self.client.get_paginator("get_tables").paginate(DatabaseName=self.database)
+        return [t["Name"] for page in pages for t in page.get("TableList", [])]
+
     def delete(self, name: str) -> bool:
         """Whether the table was there to delete."""
         try:

@@ -24,6 +24,10 @@ from domain.ports.catalog import Catalog, TableVersion
 CATALOG_FILE = "catalog.duckdb"
 
 
+def _column(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class DuckDBCatalog(Catalog):
     def __init__(self, root: Path, attempts: int = 20) -> None:
         self.root = root
@@ -85,12 +89,26 @@ class DuckDBCatalog(Catalog):
             self._init(conn)
             conn.execute("BEGIN")  # every view and its record change together, or none does
             for table in tables:
-                conn.execute(
-                    f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT * FROM '
-                    f"read_parquet('{self._glob(table.location)}', hive_partitioning = false)"
-                )
+                conn.execute(f'CREATE OR REPLACE VIEW "{table.name}" AS {self._select(table)}')
                 self._record(conn, table.name, table.schema, table.location)
             conn.execute("COMMIT")
+
+    def _files(self, location: str) -> str:
+        return f"read_parquet('{self._glob(location)}', hive_partitioning = false)"
+
+    def _select(self, table: TableVersion) -> str:
+        """What the view shows: the files, or the base table's columns then the added ones,
+        joined on the key (every key is in both, once in the added table: aggregation checks)."""
+        join = table.join
+        if join is None:
+            return f"SELECT * FROM {self._files(table.location)}"
+        base = ", ".join(f"b.{_column(name)}" for name in join.base_schema.names)
+        added = "".join(f", a.{_column(name)}" for name in join.added_schema.names if name != join.key)
+        key = _column(join.key)
+        return (
+            f"SELECT {base}{added} FROM {self._files(join.base_location)} AS b "
+            f"JOIN {self._files(table.location)} AS a ON b.{key} = a.{key}"
+        )
 
     def location(self, name: str) -> str | None:
         if not self.path.exists():

@@ -9,7 +9,8 @@ the local engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,7 +20,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from adapters.local.duckdb_engine import DuckDBSqlEngine
+from adapters.local.duckdb_engine import DuckDBSqlEngine, PartWriter
+from adapters.local.line_items import EMPTY_LINES_SQL, RECORD_SUFFIX, LineItem, items_of, part_name, record_name
 from adapters.shared.keys import check_key, split_s3_uri
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from adapters.shared.source_files import SourceFile, readable
@@ -78,11 +80,64 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
 
     # -- storage hooks: S3 through pyarrow ------------------------------------------------------
     def _bind(self, conn: duckdb.DuckDBPyConnection, view: str, table: TableRef) -> None:
+        if not table.partitioned_by and any(
+            i.path.endswith(RECORD_SUFFIX) for i in self._files(self._path(table.location))
+        ):  # a raw table: its parts, not its items' records
+            self._bind_lines(conn, view, self._line_items(table))
+            return
         partitioning = "hive" if table.partitioned_by else None
         dataset = ds.dataset(
             self._path(table.location), filesystem=self.fs, format="parquet", partitioning=partitioning
         )
         conn.register(view, dataset)
+
+    def _bind_lines(self, conn: duckdb.DuckDBPyConnection, view: str, items: Sequence[LineItem]) -> None:
+        """The items' raw parts as one dataset (every item of this engine is copied to S3)."""
+        parts = [item.part for item in items if item.part is not None]
+        if not parts:
+            conn.execute(f'CREATE TEMP VIEW "{view}" AS {EMPTY_LINES_SQL}')
+            return
+        conn.register(view, ds.dataset(parts, filesystem=self.fs, format="parquet"))
+
+    def _line_items(self, table: TableRef) -> list[LineItem]:
+        infos = self._files(self._path(table.location))
+        records = {}
+        for info in infos:
+            if info.path.endswith(RECORD_SUFFIX):
+                with self.fs.open_input_stream(info.path) as stream:
+                    records[info.base_name] = stream.read()
+        parts = {info.path: info.size or 0 for info in infos if info.path.endswith(".parquet")}
+        return items_of(records, parts)
+
+    def _item_paths(self, item: LineItem) -> tuple[list[Path], list[str]]:
+        return [], []  # parts are Arrow datasets over S3: DuckDB itself touches no local file
+
+    def _in_place_files(self, tables: Iterable[TableRef]) -> list[str]:
+        return []  # every item is a raw part in S3
+
+    @contextlib.contextmanager
+    def _parts(self, target: TableRef) -> Iterator[PartWriter]:
+        """S3 has no rename: the location is cleared, then each part streams to its object (a
+        failed write leaves a partial table that the stage's retry replaces)."""
+        path = self._path(target.location)
+        self.fs.delete_dir_contents(path, missing_dir_ok=True)
+
+        def write(conn: duckdb.DuckDBPyConnection, select: str, name: str, sql_name: str) -> int:
+            return self._stream(conn, select, f"{path}/{name}", sql_name)
+
+        yield write
+
+    def _stream(self, conn: duckdb.DuckDBPyConnection, select: str, file_path: str, sql_name: str) -> int:
+        rows = 0
+        try:
+            reader = conn.sql(select).to_arrow_reader(BATCH_ROWS)
+            with pq.ParquetWriter(file_path, reader.schema, filesystem=self.fs, compression="snappy") as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+        except (duckdb.Error, pa.ArrowException) as exc:  # errors surface while the result streams
+            raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
+        return rows
 
     def _input_bytes(self, tables: list[TableRef]) -> int:
         return sum(info.size or 0 for t in tables for info in self._files(self._path(t.location)))
@@ -92,6 +147,8 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
         # S3 has no rename: clear the location, then write (a failed write leaves a partial table
         # that the stage's retry replaces, as with Athena's CTAS).
         self.fs.delete_dir_contents(path, missing_dir_ok=True)
+        if not target.partitioned_by:
+            return self._stream(conn, select, f"{path}/{part_name(0)}", sql_name)
         counted = [0]
 
         def batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -101,23 +158,16 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
 
         try:
             reader = conn.sql(select).to_arrow_reader(BATCH_ROWS)
-            if target.partitioned_by:
-                ds.write_dataset(
-                    pa.RecordBatchReader.from_batches(reader.schema, batches(reader)),
-                    path,
-                    filesystem=self.fs,
-                    format="parquet",
-                    partitioning=[target.partitioned_by],
-                    partitioning_flavor="hive",
-                    basename_template="part-{i}.parquet",
-                    existing_data_behavior="overwrite_or_ignore",
-                )
-            else:
-                with pq.ParquetWriter(
-                    f"{path}/part-00000.parquet", reader.schema, filesystem=self.fs, compression="snappy"
-                ) as writer:
-                    for batch in batches(reader):
-                        writer.write_batch(batch)
+            ds.write_dataset(
+                pa.RecordBatchReader.from_batches(reader.schema, batches(reader)),
+                path,
+                filesystem=self.fs,
+                format="parquet",
+                partitioning=[target.partitioned_by],
+                partitioning_flavor="hive",
+                basename_template="part-{i}.parquet",
+                existing_data_behavior="overwrite_or_ignore",
+            )
         except (duckdb.Error, pa.ArrowException) as exc:  # errors surface while the result streams
             raise QueryError(f"DuckDB: {exc}", sql_name=sql_name) from exc
         return counted[0]
@@ -127,8 +177,9 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
 
     def _ingest_item(self, item: IngestItem, target: TableRef) -> int:
         """An S3 object streamed through the line reader into its own raw part (a retried item
-        overwrites its part: S3 objects appear whole or not at all)."""
-        path = f"{self._path(target.location)}/part-{item.index:05d}.parquet"
+        overwrites its part: S3 objects appear whole or not at all), then its record."""
+        folder = self._path(target.location)
+        path = f"{folder}/{part_name(item.index)}"
         _, _, key = item.source_file.partition("://")
         lines = 0
         with (
@@ -138,4 +189,6 @@ class DuckDBOnS3SqlEngine(DuckDBSqlEngine):
             for batch in iter_line_batches(stream, item.source_file):
                 writer.write_batch(batch)
                 lines += batch.num_rows
+        with self.fs.open_output_stream(f"{folder}/{record_name(item.index)}") as out:
+            out.write(LineItem(item.index, item.source_file, lines, part=path).to_json())
         return lines

@@ -24,13 +24,19 @@ def folder_forms(path: Path | str) -> set[str]:
 
 
 def confined_connection(
-    folders: Iterable[Path | str], config: dict[str, str | bool | int | float | list[str]] | None = None
+    folders: Iterable[Path | str],
+    config: dict[str, str | bool | int | float | list[str]] | None = None,
+    files: Iterable[Path | str] = (),
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that reads and writes files only under `folders` (none: no file at all)."""
+    """An in-memory DuckDB that reads and writes files only under `folders` and the single
+    `files` (none: no file at all)."""
     conn = duckdb.connect(":memory:", config=config or {})
     allowed = sorted({form for folder in folders for form in folder_forms(folder)})
     if allowed:
         conn.execute("SET allowed_directories = ?", [allowed])
+    paths = sorted({str(Path(f).absolute()) for f in files} | {str(Path(f).resolve()) for f in files})
+    if paths:
+        conn.execute("SET allowed_paths = ?", [paths])
     conn.execute("SET enable_external_access = false")
     return conn
 

@@ -97,11 +97,13 @@ class SqlEngine(abc.ABC):
 
     @abc.abstractmethod
     def ingest_items(self, items: Sequence[IngestItem], target: TableRef) -> list[int]:
-        """Write the lines of each item as raw parts of `target` (parts named after the item, so
-        re-ingesting an item replaces only its own parts), one row per line with columns:
-        source_file (varchar), line_number (bigint, 1-based within the item), line (varchar, the
-        text; invalid UTF-8 bytes replaced), problem (varchar: NULL, or why the line could not be
-        read as text). A trailing newline does not make a line. Returns the lines per item."""
+        """Make the lines of each item readable as rows of `target` (per item, so re-ingesting an
+        item replaces only what it wrote), one row per line with columns: source_file (varchar),
+        line_number (bigint, 1-based within the item), line (varchar, the text; invalid UTF-8
+        bytes replaced), problem (varchar: NULL, or why the line could not be read as text). A
+        trailing newline does not make a line. An engine may copy the lines into the table
+        (raw parts) or, for a file it reads exactly as it is, note where the file is and read it
+        in place whenever the table is read. Returns the lines per item."""
 
     @abc.abstractmethod
     def finish_ingest(self, items: Sequence[IngestItem], lines: Sequence[int], target: TableRef) -> None:
@@ -148,6 +150,27 @@ class SqlEngine(abc.ABC):
         """
 
     @abc.abstractmethod
+    def materialize_lines(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        lines: str,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+        files: Collection[str] | None = None,
+    ) -> QueryStats:
+        """`materialize` for a statement over the lines of the source: `inputs[lines]` is the
+        table `ingest_items` made. Where the statement maps each line on its own (no aggregate,
+        window, DISTINCT or LIMIT, and the lines read once), its result is the union of its
+        results over each file's lines, and an engine may run it file by file, reading each
+        file's lines wherever it keeps them; otherwise, or if it prefers, it runs it whole.
+
+        `files`: the caller knows that lines of other source files give no result rows, so an
+        engine may leave those files unread (None: every file)."""
+
+    @abc.abstractmethod
     def forget(self, table: TableRef) -> bool:
         """Drop what the engine registered to read `table` (a catalog table and its partitions),
         never its files: called when the files are deleted, so that no table is left pointing at
@@ -158,6 +181,12 @@ class SqlEngine(abc.ABC):
     def cancel_running(self) -> int:
         """Stop every statement still running for this run (its stage timed out): none may go
         on writing where a retry or a resume will write. Returns how many were stopped."""
+
+    @abc.abstractmethod
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        """The columns of a table with their exact types, as its files hold them: what a catalog
+        entry over the table must declare. (A query's result may not say as much: Athena names
+        an array's type without its elements.)"""
 
     @abc.abstractmethod
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:

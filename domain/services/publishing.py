@@ -1,8 +1,9 @@
 """Results table creation (before the fan-out), publish (after verification) and roll-back.
 
-Published output is never deleted by a run, except the oldest beyond
-`[output] keep_published_runs`, so a user can roll back to the previous results. Publishing
-switches the results table and its rejects table together (see services/publication.py).
+Published output (a run's values and the staging table they are shown joined to) is never
+deleted by a run, except the oldest beyond `[output] keep_published_runs`, so a user can roll
+back to the previous results. Publishing switches the results table and its rejects table
+together (see services/publication.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pyarrow as pa
 
 from domain.context import Ports, RunContext
 from domain.errors import VerificationError
-from domain.layout import empty_results_location, results_location
+from domain.layout import RunLayout, empty_results_location, results_location
 from domain.ml.model import PREDICTION_SCHEMA
 from domain.ports.object_store import ObjectStore
 from domain.ports.sql_engine import TableRef
@@ -46,9 +47,7 @@ def results_schema(staging: pa.Schema) -> pa.Schema:
 
 
 def run_results_table(ctx: RunContext) -> dict[str, Any]:
-    staging = ctx.ports.engine.query(
-        "SELECT * FROM {{ staging }} LIMIT 0", {"staging": ctx.layout.staging}, sql_name="results table"
-    ).schema
+    staging = ctx.ports.engine.table_schema(ctx.layout.staging)
     check_column_collisions(ctx, staging.names)
     table = ctx.spec.output.table
     # Until the first publish the table shows an empty location: not the folder holding every
@@ -63,9 +62,13 @@ def run_publish(ctx: RunContext) -> dict[str, Any]:
     keep = spec.output.keep_published_runs
     retired, kept = history[:-keep], history[-keep:]
     table = spec.output.table
-    switch_to(ctx.ports, table, ctx.run_id, kept, fresh=True)
-    # Retired output goes only once neither the pointer nor the catalog names it.
-    retired_tables = [TableRef(table, results_location(table, r)) for r in retired]
+    switch_to(ctx.ports, table, ctx.run_id, kept, fresh=True, key=ctx.id_column)
+    # Retired output goes only once neither the pointer nor the catalog names it: the values and
+    # the staging table they were shown joined to (the same layout for a run published as one
+    # table before: its staging table is gone already).
+    retired_tables = [
+        t for r in retired for t in (TableRef(table, results_location(table, r)), RunLayout(r, table).staging)
+    ]
     remove_tables(ctx.ports, retired_tables, protected_locations(ctx.ports, table))
     return {
         "table": table,

@@ -27,7 +27,12 @@ _PROBLEM_REASONS = {
 
 def line_index_sql(id_field: str) -> str:
     """One narrow row per raw line: where it is, why it cannot be used before any duplicate
-    search (NULL = usable so far), and its id. Every line's JSON is parsed here, once.
+    search (NULL = usable so far), and its id.
+
+    The id is read first, under TRY: one parse for a line that is JSON with an id, the NULL
+    that malformed text gives in Trino anyway. Only lines without an id are checked for being
+    JSON at all (a second parse), to tell invalid_json from missing_id. Checking every line
+    first took 0.65 s of CPU per 250k-line file against 0.48 s (DuckDB, measured).
 
     A table of its own rather than a CTE of the rejects query: DuckDB materialised that CTE
     in memory with each line's file name, 1.7 GB at 10M lines; written out, the two steps
@@ -38,23 +43,25 @@ def line_index_sql(id_field: str) -> str:
 SELECT source_file, line_number,
        CASE {problems}
             WHEN problem IS NOT NULL THEN 'unreadable'
-            WHEN is_json THEN NULL
+            WHEN doc_id IS NOT NULL THEN NULL
+            WHEN TRY(json_parse(line)) IS NOT NULL THEN NULL
             WHEN trim(line) = '' THEN 'empty_line'
             ELSE 'invalid_json'
        END AS reason_code,
-       CASE WHEN is_json THEN json_extract_scalar(line, '$.{id_field}') END AS doc_id
+       doc_id
 FROM (
   SELECT source_file, line_number, line, problem,
-         (problem IS NULL AND TRY(json_parse(line)) IS NOT NULL) AS is_json
+         CASE WHEN problem IS NULL THEN TRY(json_extract_scalar(line, '$.{id_field}')) END AS doc_id
   FROM {{{{ raw }}}}
 ) parsed"""
 
 
-def rejects_sql(id_field: str) -> str:
-    """Every unusable line with its reason and text, from the line index.
+def rejected_lines_sql(id_field: str) -> str:
+    """Every unusable line's position and reason, from the line index alone (no line's text).
 
     The duplicate search ranks only the lines whose id is repeated (a window over every
-    line held 1.8 GB at 10M lines), and the raw text is joined back for rejected lines only.
+    line held 1.8 GB at 10M lines). A table of its own: the rejects then need the text of
+    rejected lines only, file by file, and files with no reject are not read again.
     """
     reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in _PROBLEM_REASONS.items())
     return f"""
@@ -85,11 +92,18 @@ SELECT c.source_file, c.line_number, c.reason_code,
             WHEN 'duplicate_id' THEN 'duplicate id ' || c.doc_id || ' (first seen at ' || c.first_file
                                      || ':' || CAST(c.first_line AS varchar) || ')'
             ELSE 'unreadable line'
-       END AS reason,
-       r.line
+       END AS reason
 FROM classified c
-JOIN {{{{ raw }}}} r ON r.source_file = c.source_file AND r.line_number = c.line_number
 WHERE c.reason_code IS NOT NULL"""
+
+
+def rejects_sql() -> str:
+    """The rejected lines with their text: each line of the source joined to the (small) table
+    of rejected lines, so it maps every line on its own and can run file by file."""
+    return """
+SELECT c.source_file, c.line_number, c.reason_code, c.reason, r.line
+FROM {{ raw }} r
+JOIN {{ rejected_lines }} c ON c.source_file = r.source_file AND c.line_number = r.line_number"""
 
 
 def valid_records_sql() -> str:
@@ -116,25 +130,48 @@ def run_staging(ctx: RunContext) -> dict[str, Any]:
 
 
 def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
-    """The raw table -> line index, rejects and staged records, reconciled."""
+    """The source's lines -> line index, rejects and staged records, reconciled.
+
+    Three statements read the lines themselves, each mapping every line on its own, so an
+    engine may run them file by file over the files where they are (materialize_lines): the
+    line index (every line parsed once), the rejects' text (only files with a reject), and
+    the user's SELECT (every line not rejected).
+    """
     spec, layout, engine = ctx.spec, ctx.layout, ctx.ports.engine
     if source.lines == 0:
         raise DataQualityError(f"the source {spec.source.path} holds no lines ({source.files} files)")
-    index = engine.materialize(
-        layout.line_index, line_index_sql(ctx.id_column), {"raw": layout.raw}, sql_name="staging line index"
+    raw = {"raw": layout.raw}
+    index = engine.materialize_lines(
+        layout.line_index, line_index_sql(ctx.id_column), raw, lines="raw", sql_name="staging line index"
     )
-    rejects = engine.materialize(
+    classified = engine.materialize(
+        layout.rejected_lines,
+        rejected_lines_sql(ctx.id_column),
+        {"line_index": layout.line_index},
+        sql_name="staging rejects",
+    )
+    files = engine.query(
+        "SELECT DISTINCT source_file FROM {{ rejected_lines }}",
+        {"rejected_lines": layout.rejected_lines},
+        sql_name="staging rejects",
+    ).column(0)
+    rejects = engine.materialize_lines(
         layout.rejects,
-        rejects_sql(ctx.id_column),
-        {"raw": layout.raw, "line_index": layout.line_index},
+        rejects_sql(),
+        {**raw, "rejected_lines": layout.rejected_lines},
+        lines="raw",
+        files=[str(f) for f in files.to_pylist()],
         sql_name="staging rejects",
     )
     user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
-    inputs = {"raw": layout.raw, "rejects": layout.rejects}
+    inputs = {**raw, "rejects": layout.rejects}
     # Every line the SELECT sees is JSON: the line index checked it (valid_records_sql).
-    staged = engine.materialize(layout.staging, user_sql, inputs, sql_name=spec.sql.staging, valid_json=("line",))
+    staged = engine.materialize_lines(
+        layout.staging, user_sql, inputs, lines="raw", sql_name=spec.sql.staging, valid_json=("line",)
+    )
     counts = _counts(ctx)
     _reconcile(ctx, source.lines, counts)
+    scanned = (index, classified, rejects, staged)
     report: dict[str, Any] = {
         "source_files": source.files,
         "source_lines": source.lines,
@@ -142,7 +179,7 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
         "staged_rows": counts["staged"],
         "rejected_rows": counts["rejected"],
         "reject_reasons": counts["reasons"],
-        "bytes_scanned": index.bytes_scanned + rejects.bytes_scanned + staged.bytes_scanned,
+        "bytes_scanned": sum(stats.bytes_scanned for stats in scanned),
     }
     _check_reject_ratio(ctx, source.lines, counts["rejected"])
     return report

@@ -84,7 +84,8 @@ def test_query_command_reads_the_published_table(demo: Path) -> None:
 def test_intermediates_are_cleaned_up_and_the_record_kept(demo: Path) -> None:
     run = only_run_state(demo / "lake")["run_id"]
     run_dir = demo / "lake" / "runs" / run
-    assert not (run_dir / "staging").exists() and not (run_dir / "predictions").exists()
+    assert not (run_dir / "features").exists() and not (run_dir / "predictions").exists()
+    assert (run_dir / "staging").exists()  # the published results table shows it, joined to the values
     assert (run_dir / "model" / "model_card.json").exists() and (run_dir / "events.jsonl").exists()
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     assert {"run_started", "stage_succeeded", "batch_succeeded", "task_succeeded", "run_succeeded"} <= {

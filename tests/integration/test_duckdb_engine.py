@@ -152,7 +152,7 @@ def test_both_line_readers_give_the_same_lines(case: str, engine: DuckDBSqlEngin
 def test_plain_files_are_read_by_duckdb_not_python(
     engine: DuckDBSqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import adapters.local.duckdb_engine as module
+    import adapters.local.local_lines as module
 
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the Python line reader ran for a plain UTF-8 file")

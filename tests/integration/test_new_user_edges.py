@@ -105,7 +105,9 @@ def test_select_star_at_80_columns_prints_records_not_empty_cells(
     two_runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    code, out, _ = cli(capsys, "query", "SELECT * FROM house_prices", "--root", str(two_runs / "lake"), "--limit", "2")
+    # Ordered: an unordered query's first rows are whichever the join gives first.
+    query = "SELECT * FROM house_prices ORDER BY value_source DESC, listing_id"
+    code, out, _ = cli(capsys, "query", query, "--root", str(two_runs / "lake"), "--limit", "2")
     assert code == 0 and "…" not in out
     assert "-[ row 1 ]-" in out and "-[ row 2 ]-" in out and "value_source" in out and "ML_PREDICTION" in out
 

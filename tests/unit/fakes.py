@@ -106,6 +106,8 @@ class FakeSqlEngine(SqlEngine):
     plans: int = 0
     rules: list[tuple[str, Answer]] = field(default_factory=list)
     materialized: list[tuple[TableRef, str]] = field(default_factory=list)
+    # (target, the lines placeholder, the files named) of each materialize_lines call
+    line_statements: list[tuple[TableRef, str, list[str] | None]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     forgotten: list[TableRef] = field(default_factory=list)
     cancelled: int = 0
@@ -157,6 +159,23 @@ class FakeSqlEngine(SqlEngine):
     ) -> QueryStats:
         self.materialized.append((target, sql))
         return QueryStats(rows=None, bytes_scanned=1000, seconds=0.0)
+
+    def materialize_lines(
+        self,
+        target: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        lines: str,
+        sql_name: str,
+        valid_json: Collection[str] = (),
+        files: Collection[str] | None = None,
+    ) -> QueryStats:
+        self.line_statements.append((target, lines, None if files is None else sorted(files)))
+        return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
+
+    def table_schema(self, table: TableRef) -> pa.Schema:
+        return self.query("SELECT * FROM {{ t }} LIMIT 0", {"t": table}, sql_name="schema").schema
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
         self.queries.append(sql)

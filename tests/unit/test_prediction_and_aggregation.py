@@ -118,11 +118,12 @@ def test_a_short_batch_blocks_publishing(ctx: RunContext) -> None:
 
 def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
     """Run on DuckDB over three tiny tables: a labelled record, a scored one, one without a
-    prediction (no features row), and one whose prediction carries no value."""
+    prediction (no features row), and one whose prediction carries no value. The values only:
+    the staged columns stay in staging (before: every row's `name` was copied here too)."""
     import duckdb
 
     card = {"model_version": "abc", "default_value": {"value": 30.0, "lower": 20.0, "upper": 40.0}}
-    sql = final_sql(ctx, ["id", "name"], card, has_predictions=True)
+    sql = final_sql(ctx, card, has_predictions=True)
     con = duckdb.connect()
     con.execute("CREATE TABLE s AS SELECT id, upper(id) AS name FROM (VALUES ('a'), ('b'), ('c'), ('d'), ('e')) t(id)")
     con.execute(
@@ -136,16 +137,16 @@ def test_final_sql_keeps_labels_and_marks_every_source(ctx: RunContext) -> None:
     bound = sql.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
     rows = con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall()
     # In id ranges (< 'b', 'b' <= id < 'd', >= 'd'): the same rows, each exactly once.
-    in_passes = final_sql(ctx, ["id", "name"], card, has_predictions=True, boundaries=["b", "d"])
+    in_passes = final_sql(ctx, card, has_predictions=True, boundaries=["b", "d"])
     assert in_passes.count("UNION ALL\n(") == 2
     bound = in_passes.replace("{{ staging }}", "s").replace("{{ features }}", "f").replace("{{ predictions }}", "p")
     assert con.execute(f"SELECT * FROM ({bound}) ORDER BY id").fetchall() == rows
     assert rows == [
-        ("a", "A", 41.0, 41.0, 41.0, 1.0, "EXISTING", "run-1", "abc"),
-        ("b", "B", 33.0, 30.0, 36.0, 0.7, "ML_PREDICTION", "run-1", "abc"),
-        ("c", "C", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
-        ("d", "D", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
-        ("e", "E", 31.0, 21.0, 41.0, 0.0, "DEFAULT", "run-1", "abc"),  # the model's own fallback
+        ("a", 41.0, 41.0, 41.0, 1.0, "EXISTING", "run-1", "abc"),
+        ("b", 33.0, 30.0, 36.0, 0.7, "ML_PREDICTION", "run-1", "abc"),
+        ("c", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
+        ("d", 30.0, 20.0, 40.0, 0.0, "DEFAULT", "run-1", "abc"),
+        ("e", 31.0, 21.0, 41.0, 0.0, "DEFAULT", "run-1", "abc"),  # the model's own fallback
     ]
 
 

@@ -43,7 +43,55 @@ def test_publish_points_the_table_at_the_run_and_keeps_the_last_n(ctx: RunContex
     assert store.list(results_location(table, "run-b"))
     engine = ctx.ports.engine
     assert isinstance(engine, FakeSqlEngine)
-    assert engine.forgotten == [TableRef(table, results_location(table, "run-a"))]  # its catalog entry too
+    # Its catalog entries too: its values and the staging table they were shown joined to.
+    assert engine.forgotten == [TableRef(table, results_location(table, "run-a")), RunLayout("run-a", table).staging]
+
+
+def _publish_with_staging(ctx: RunContext) -> None:
+    _publishable(ctx)
+    for prefix in [*ctx.layout.intermediate_prefixes, ctx.layout.results.location]:
+        ctx.ports.store.put(prefix + "part.parquet", b"x")
+    run_publish(ctx)
+
+
+def test_the_results_are_the_values_joined_to_the_runs_staging_table(ctx: RunContext) -> None:
+    """Before: aggregation copied every staged record into the results table and cleanup then
+    deleted staging; now the results table is a join of the two, and staging is published data."""
+    _publish_with_staging(ctx)
+    table = ctx.spec.output.table
+    shown = read_publication(ctx.ports.store, table).shown[0]
+    assert shown.location == ctx.layout.results.location
+    assert shown.join is not None and (shown.join.key, shown.join.base_location) == ("id", ctx.layout.staging.location)
+    report = run_cleanup(ctx)
+    store = ctx.ports.store
+    assert store.list(ctx.layout.staging.location) and store.list(ctx.layout.results.location)
+    assert not store.list(ctx.layout.features.location)
+    assert report["objects_deleted"] == len(ctx.layout.intermediate_prefixes) - 1
+
+
+def test_no_run_deletes_the_staging_table_of_a_kept_run(ctx: RunContext) -> None:
+    """A run that failed after its publish (in cleanup), then rolled back from: its staging is
+    kept as long as the run is, though it is neither shown nor finished."""
+    table = ctx.spec.output.table
+    first, second = replace(ctx, run_id="run-a"), replace(ctx, run_id="run-b")
+    _publish_with_staging(first)
+    ctx.ports.run_store.save(RunState("run-a", {}, 0.0, status="FAILED"))
+    _publish_with_staging(second)
+    rollback(ctx.ports, table)  # shows run-a again, then run-b is kept but not shown
+    run_pre_cleanup(replace(ctx, run_id="run-c"))
+    assert ctx.ports.store.list(first.layout.staging.location) and ctx.ports.store.list(second.layout.staging.location)
+    assert not ctx.ports.store.list(first.layout.features.location)  # the rest of the failed run goes
+
+
+def test_the_pointer_keeps_how_a_version_joins(ctx: RunContext) -> None:
+    _publish_with_staging(ctx)
+    table = ctx.spec.output.table
+    raw = json.loads(ctx.ports.store.get(published_history_key(table)))
+    assert raw["tables"]["run-1"][0]["join"]["base_location"] == ctx.layout.staging.location
+    assert read_publication(ctx.ports.store, table).tables["run-1"][0].join is not None
+    raw["tables"]["run-1"][0].pop("join")  # as a batchml before the join wrote it: one table
+    ctx.ports.store.put(published_history_key(table), json.dumps(raw).encode())
+    assert read_publication(ctx.ports.store, table).tables["run-1"][0].join is None
 
 
 def test_pre_cleanup_abandons_unfinished_runs_but_never_touches_published_results(ctx: RunContext) -> None:

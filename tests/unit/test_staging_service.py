@@ -5,16 +5,24 @@ import pytest
 
 from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
-from domain.services.staging import line_index_sql, rejects_sql, run_staging, valid_records_sql
+from domain.services.staging import line_index_sql, rejected_lines_sql, rejects_sql, run_staging, valid_records_sql
 from tests.unit.fakes import FakeSqlEngine
 
 
 def engine_for(
-    ctx: RunContext, *, lines: int, staged: int, ids: int, reasons: dict[str, int], nulls: int = 0
+    ctx: RunContext,
+    *,
+    lines: int,
+    staged: int,
+    ids: int,
+    reasons: dict[str, int],
+    nulls: int = 0,
+    files_with_rejects: tuple[str, ...] = ("in/a.jsonl",),
 ) -> FakeSqlEngine:
     engine = ctx.ports.engine
     assert isinstance(engine, FakeSqlEngine)
     engine.lines = lines
+    engine.answer(r"DISTINCT source_file", pa.table({"source_file": pa.array(files_with_rejects, pa.string())}))
     engine.answer(r"count\(\*\) - count\(id\)", pa.table({"n": [nulls]}))
     engine.answer(r"LIMIT 0", pa.table({"id": pa.array([], pa.string()), "x": pa.array([], pa.int64())}))
     engine.answer(r"count\(DISTINCT id\)", pa.table({"staged": [staged], "ids": [ids]}))
@@ -42,11 +50,25 @@ def test_counts_reconcile_and_are_reported(ctx: RunContext) -> None:
 def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: RunContext) -> None:
     engine = engine_for(ctx, lines=10, staged=10, ids=10, reasons={})
     run_staging(ctx)
-    targets = {ref.name.split("_")[1]: sql for ref, sql in engine.materialized}
+    written = [(ref.location.split("/")[-2], sql) for ref, sql in engine.materialized if not sql.startswith("INGEST")]
+    assert [table for table, _sql in written] == ["line_index", "rejected_lines", "rejects", "staging"]
+    targets = dict(written)
     assert "{{ source }}" not in targets["staging"]
     assert valid_records_sql() in targets["staging"]
-    assert targets["rejects"] == rejects_sql("id")
-    assert targets["line"] == line_index_sql("id")  # the line_index table, written before the rejects
+    assert targets["line_index"] == line_index_sql("id")
+    assert targets["rejected_lines"] == rejected_lines_sql("id")
+    assert targets["rejects"] == rejects_sql()
+
+
+def test_the_statements_over_lines_may_run_file_by_file_and_rejects_read_only_files_with_a_reject(
+    ctx: RunContext,
+) -> None:
+    engine = engine_for(
+        ctx, lines=1000, staged=999, ids=999, reasons={"invalid_json": 1}, files_with_rejects=("in/b.jsonl",)
+    )
+    run_staging(ctx)
+    by_line = [(ref.location.split("/")[-2], lines, files) for ref, lines, files in engine.line_statements]
+    assert by_line == [("line_index", "raw", None), ("rejects", "raw", ["in/b.jsonl"]), ("staging", "raw", None)]
 
 
 def test_a_staging_select_that_drops_rows_is_refused(ctx: RunContext) -> None:

@@ -267,3 +267,17 @@ def test_a_failed_query_names_its_sql_file(
         state_manager.unset_transition("athena::execution")
     assert caught.value.sql_name == "staging.sql" and "staging.sql" in str(caught.value)
     assert not caught.value.transient
+
+
+def test_a_tables_schema_comes_from_its_files_with_nested_types_whole(
+    engine: AthenaSqlEngine, s3_store: S3ObjectStore
+) -> None:
+    """Athena's query results type an array column "array" and nothing more (read back as text):
+    a catalog entry declared from them would say `string` for it, which Athena cannot read."""
+    jobs = pa.list_(pa.struct([("title", pa.string()), ("start_year", pa.int32())]))
+    table = pa.table({"id": ["a"], "jobs": pa.array([[{"title": "x", "start_year": 2001}]], jobs)})
+    put_parquet(s3_store, STAGING.location + "20261204_000000_00001_abcde", table)
+    s3_store.put(STAGING.location + "_SUCCESS", b"")
+    assert engine.table_schema(STAGING) == table.schema
+    with pytest.raises(QueryError, match="no Parquet files"):
+        engine.table_schema(FEATURES)

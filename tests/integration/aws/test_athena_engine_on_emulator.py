@@ -27,7 +27,7 @@ from domain.errors import QueryError
 from domain.layout import RunLayout
 from domain.ports.sql_engine import SqlEngine, TableRef
 from domain.services.batching import scoring_sql
-from domain.services.staging import line_index_sql, rejects_sql, valid_records_sql
+from domain.services.staging import line_index_sql, rejected_lines_sql, rejects_sql, valid_records_sql
 from domain.sql import substitute
 from examples.age.generate import generate
 from tests.integration.aws.athena_emulation.limits import MAX_PARTITIONS_PER_CTAS
@@ -95,13 +95,18 @@ def both(tmp_path: Path, s3_client: S3Client, glue_client: GlueClient, source: l
 
 def stage(engine: SqlEngine, source: str) -> None:
     """The staging stage's statements (domain/services/staging.py) with the example's staging.sql."""
+    raw = {"raw": LAYOUT.raw}
     engine.ingest_lines(source, LAYOUT.raw)
-    engine.materialize(LAYOUT.line_index, line_index_sql("id"), {"raw": LAYOUT.raw}, sql_name="line index")
-    inputs = {"raw": LAYOUT.raw, "line_index": LAYOUT.line_index}
-    engine.materialize(LAYOUT.rejects, rejects_sql("id"), inputs, sql_name="rejects")
+    engine.materialize_lines(LAYOUT.line_index, line_index_sql("id"), raw, lines="raw", sql_name="line index")
+    index = {"line_index": LAYOUT.line_index}
+    engine.materialize(LAYOUT.rejected_lines, rejected_lines_sql("id"), index, sql_name="rejected lines")
+    inputs = {**raw, "rejected_lines": LAYOUT.rejected_lines}
+    engine.materialize_lines(LAYOUT.rejects, rejects_sql(), inputs, lines="raw", sql_name="rejects")
     user_sql = substitute((EXAMPLE / "staging.sql").read_text(), {"source": valid_records_sql()})
-    inputs = {"raw": LAYOUT.raw, "rejects": LAYOUT.rejects}
-    engine.materialize(LAYOUT.staging, user_sql, inputs, sql_name="staging.sql", valid_json=("line",))
+    inputs = {**raw, "rejects": LAYOUT.rejects}
+    engine.materialize_lines(
+        LAYOUT.staging, user_sql, inputs, lines="raw", sql_name="staging.sql", valid_json=("line",)
+    )
 
 
 def rows(engine: SqlEngine, sql: str, table: TableRef, key: str) -> list[dict[str, Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -9,7 +12,8 @@ import pytest
 
 from adapters.aws.glue_catalog import GlueCatalog
 from adapters.aws.glue_tables import PARQUET_SERDE, GlueTables
-from adapters.aws.glue_types import hive_type
+from adapters.aws.glue_types import hive_type, presto_type
+from domain.ports.catalog import Join, TableVersion
 from tests.integration.aws.fixtures import BUCKET, PREFIX
 
 if TYPE_CHECKING:
@@ -101,3 +105,44 @@ def test_partitions_are_registered_in_batches(glue_client: GlueClient) -> None:
 )
 def test_arrow_types_map_to_hive_types(arrow: pa.DataType, hive: str) -> None:
     assert hive_type(arrow) == hive
+
+
+@pytest.mark.parametrize(
+    ("arrow", "trino"),
+    [
+        (pa.string(), "varchar"),
+        (pa.int32(), "integer"),
+        (pa.float32(), "real"),
+        (pa.date32(), "date"),
+        (pa.list_(pa.string()), "array(varchar)"),
+        (
+            pa.list_(pa.struct([("title", pa.string()), ("start_year", pa.int32())])),
+            "array(row(title varchar, start_year integer))",
+        ),
+    ],
+)
+def test_arrow_types_map_to_the_types_a_view_declares(arrow: pa.DataType, trino: str) -> None:
+    assert presto_type(arrow) == trino
+
+
+JOBS = pa.list_(pa.struct([("title", pa.string()), ("start_year", pa.int32())]))
+
+
+def test_a_joined_version_is_a_view_over_two_tables_of_its_own(catalog: GlueCatalog, glue_client: GlueClient) -> None:
+    """The view's columns carry their exact types (an array of rows, not varchar): Athena calls a
+    view whose declared types differ from its query's stale and refuses it."""
+    staged = pa.schema([("id", pa.string()), ("jobs", JOBS)])
+    values = pa.schema([("id", pa.string()), ("value", pa.float64())])
+    shown = pa.schema([("id", pa.string()), ("jobs", JOBS), ("value", pa.float64())])
+    for run in ("r1", "r2"):
+        join = Join("id", f"runs/{run}/staging/", staged, values)
+        catalog.publish_together([TableVersion("ages", shown, f"results/ages/run_id={run}/", join)])
+    view = glue_client.get_table(DatabaseName=DATABASE, Name="ages")["Table"]
+    assert view["TableType"] == "VIRTUAL_VIEW" and catalog.location("ages") == "results/ages/run_id=r2/"
+    body = json.loads(base64.b64decode(view["ViewOriginalText"].removeprefix("/* Presto View: ").removesuffix(" */")))
+    assert body["columns"][1] == {"name": "jobs", "type": "array(row(title varchar, start_year integer))"}
+    names = {t["Name"] for t in glue_client.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert names == {"ages", *(re.findall(r'"(ages__(?:base|added)_[0-9a-f]+)"', body["originalSql"]))}  # r1's gone
+    assert len(names) == 3
+    catalog.drop("ages")
+    assert glue_client.get_tables(DatabaseName=DATABASE)["TableList"] == []

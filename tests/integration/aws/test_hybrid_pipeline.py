@@ -84,7 +84,8 @@ def test_the_demo_runs_end_to_end_on_an_s3_lake(moto_env: dict[str, str], tmp_pa
     assert len(manifest["batches"]) >= 3
     markers = [k for k in keys if k.startswith(f"lake/runs/{run}/markers/")]
     assert len(markers) == len(manifest["batches"])
-    assert not [k for k in keys if f"/runs/{run}/staging/" in k or f"/runs/{run}/predictions/" in k]  # cleaned up
+    assert not [k for k in keys if f"/runs/{run}/features/" in k or f"/runs/{run}/predictions/" in k]  # cleaned up
+    assert [k for k in keys if f"/runs/{run}/staging/" in k]  # published: the results table shows it
 
     table = boto3.client(
         "glue",
@@ -93,8 +94,11 @@ def test_the_demo_runs_end_to_end_on_an_s3_lake(moto_env: dict[str, str], tmp_pa
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     ).get_table(DatabaseName="hybrid_lake", Name="age_predictions")["Table"]
-    location = table["StorageDescriptor"]["Location"]
-    assert location.rstrip("/") == f"s3://{BUCKET}/lake/results/age_predictions/run_id={run}"
+    # A view joining the run's staging table to its values (their Glue tables beside it).
+    assert table["TableType"] == "VIRTUAL_VIEW"
+    values = table["Parameters"]["batchml_location"]
+    assert values == f"results/age_predictions/run_id={run}/"
+    location = f"s3://{BUCKET}/lake/{values}"
     fs = pafs.S3FileSystem(
         endpoint_override=moto_env["BATCHML_AWS_ENDPOINT_URL"].split("://")[1],
         scheme="http",

@@ -12,7 +12,7 @@ import pytest
 from adapters.aws.glue_catalog import GlueCatalog
 from adapters.local.duckdb_catalog import DuckDBCatalog
 from adapters.local.filesystem_store import FilesystemObjectStore
-from domain.ports.catalog import Catalog
+from domain.ports.catalog import Catalog, Join, TableVersion
 from domain.ports.object_store import ObjectStore
 from tests.integration.aws.fixtures import BUCKET, PREFIX
 
@@ -76,3 +76,32 @@ def test_drop_forgets_and_is_quiet_when_absent(catalog: Catalog) -> None:
 def test_names_are_validated(catalog: Catalog) -> None:
     with pytest.raises(ValueError):
         catalog.ensure_table("Ages; DROP", SCHEMA, "results/x/")
+
+
+STAGED = pa.schema([("id", pa.string()), ("age", pa.int64()), ("jobs", pa.list_(pa.struct([("title", pa.string())])))])
+VALUES = pa.schema([("id", pa.string()), ("value", pa.float64()), ("run_id", pa.string())])
+
+
+def joined(name: str, run: str) -> TableVersion:
+    staged_at, values_at = f"runs/{run}/staging/", f"results/{name}/run_id={run}/"
+    schema = pa.schema([*STAGED, *[f for f in VALUES if f.name != "id"]])
+    return TableVersion(name, schema, values_at, Join("id", staged_at, STAGED, VALUES))
+
+
+def test_a_joined_version_is_published_at_its_own_location_and_switches_back_and_forth(
+    catalog: Catalog, lake: tuple[Catalog, ObjectStore]
+) -> None:
+    """Issue 17: the results table is the run's values joined to its staging table, not a copy."""
+    catalog.ensure_table("ages", SCHEMA, "results/ages/_empty/")
+    for run in ("r1", "r2"):
+        version = joined("ages", run)
+        assert version.join is not None
+        write_data(lake, version.join.base_location, STAGED)
+        write_data(lake, version.location, VALUES)
+        catalog.publish_together([version])
+        assert catalog.location("ages") == version.location
+    write_data(lake, "results/ages/run_id=r0/", SCHEMA)
+    catalog.publish("ages", SCHEMA, "results/ages/run_id=r0/")  # a run published as one table, before
+    assert catalog.location("ages") == "results/ages/run_id=r0/"
+    catalog.publish_together([joined("ages", "r2")])
+    assert catalog.location("ages") == "results/ages/run_id=r2/"
