@@ -4,8 +4,11 @@ Same input lines, same valid-record rule (valid JSON with an id, first occurrenc
 the same staging and features SQL (transpiled by the project's own dialect bridge), the
 same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
 in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
-Left out on purpose: orchestration, task processes, retries, markers, the rejects table and
-every verification query. What remains is the work itself.
+The model's diagnostics for the run report (`domain.ml.diagnostics.diagnose`: baselines,
+permutation importance, drift against a sample of the rows to score) are work the pipeline
+does for its users, so the floor does them too. Left out on purpose: orchestration, task
+processes, retries, markers, the rejects table, every verification query and the rendering of
+the report's HTML. What remains is the work itself.
 
 Run as `python -m benchmarks.floor --spec SPEC --work DIR --report FILE.json`.
 """
@@ -27,8 +30,10 @@ from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
+from domain.ml.diagnostics import diagnose
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
+from domain.services.training import DRIFT_SAMPLE_ROWS
 from entrypoints.spec_loader import load_spec
 
 # read_csv as a line reader: one VARCHAR column, no quoting, no escaping, and a delimiter
@@ -137,6 +142,13 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     (work / "model.joblib").write_bytes(blob)
     counts["training_rows"] = sample.num_rows
     t = _timed(phases, "training", t)
+    scoring_sample = con.sql(
+        f"SELECT * FROM features WHERE {label} IS NULL "
+        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {_quote(str(spec.model.seed))}), {id_col} "
+        f"LIMIT {DRIFT_SAMPLE_ROWS}"
+    ).to_arrow_table()
+    diagnose(model, sample, label, spec.model, scoring_sample if scoring_sample.num_rows else None)
+    t = _timed(phases, "diagnostics", t)
     counts["predicted_rows"] = _predict(
         con, model, f"SELECT * FROM features WHERE {label} IS NULL", id_col, predictions, spec.batches.rows_per_batch
     )

@@ -84,6 +84,7 @@ def run_pipeline(spec_file: Path, lake: Path, log: Path) -> dict[str, Any]:
         "model_version": _report(state, "training", "model_version"),
         "holdout_r2": _report(state, "training", "r2"),
         "interval_coverage": _report(state, "training", "interval_coverage"),
+        "training_phases": _report(state, "training", "phase_seconds") or {},
         "interval_coverage_asked": float(spec_value(spec_file, "model", "interval_coverage")),
         "max_concurrency": concurrency,
         "cores_used_for_prediction": _cores_used(concurrency),

@@ -120,6 +120,17 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _training_note(pipeline: dict[str, Any]) -> str:
+    """What the training stage spent beside the sample and fits the target compares."""
+    stage = pipeline.get("stages", {}).get("training", {}).get("seconds")
+    phases = pipeline.get("training_phases") or {}
+    if not stage or not phases:
+        return ""
+    parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in phases.items())
+    rest = stage - sum(phases.values())
+    return f"stage {stage:.2f} s: {parts}, task start and files {rest:.2f}"
+
+
 def _model_targets(runs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """Issue 17's: cheaper scoring and training, the same model quality."""
     out = []
@@ -144,6 +155,7 @@ def _model_targets(runs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                 f"{r:,} rows",
                 "not measured" if ratio is None else f"{ratio:.2f}x",
                 None if ratio is None else ratio <= TRAINING_OVER_FLOOR,
+                _training_note(pipeline),
             )
         )
         r2 = pipeline.get("holdout_r2")
