@@ -21,7 +21,8 @@ METHOD = """\
   spawn to exit, as for the pipeline): DuckDB reads the lines (one file per core, each on one
   thread), keeps valid JSON with an id (first occurrence wins), runs the same staging and
   features SQL through the project's dialect bridge, samples the same training rows, fits
-  with `domain.ml.training.fit`, predicts with `TrainedModel.predict` in chunks of
+  with `domain.ml.training.fit`, computes the report's model diagnostics
+  (`domain.ml.diagnostics.diagnose`), predicts with `TrainedModel.predict` in chunks of
   `rows_per_batch`, writes the final table to Parquet. No orchestration, retries, markers,
   rejects table or verification queries.
 - **Ceiling** (`benchmarks/ceiling.py`): the fastest this work can run here, whatever the
