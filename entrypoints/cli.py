@@ -22,6 +22,7 @@ from domain.spec import STAGE_NAMES, PipelineSpec
 from entrypoints import containers
 from entrypoints.arg_types import at_least, fraction
 from entrypoints.asl_command import add_asl_command
+from entrypoints.chart_warm_up import WarmUpAfterPreCleanup
 from entrypoints.demo import DEFAULT_DEMO_DIR, prepare_demo
 from entrypoints.deploy_command import add_deploy_command
 from entrypoints.lake import add_lake_arguments, open_lake
@@ -50,10 +51,11 @@ def run_pipeline(
     resume_command = f"batchml run {spec_file} --resume {run_id}"
     try:
         with containers.progress_display(len(STAGE_NAMES), console) as display:
-            ctx = containers.run_context(container, spec, run_id, display)
+            # The report's chart engine starts while the run works, once past its pre-cleanup.
+            warm_up = WarmUpAfterPreCleanup(containers.warm_up_charts)
+            ctx = containers.run_context(container, spec, run_id, display, warm_up)
             # The local orchestrator renews the lock every 30 s: five silent minutes mean it died.
             state = start_run(ctx, time.time(), resume=resume is not None, stale_after=LOCK_STALE_AFTER_SECONDS)
-            containers.warm_up_charts()  # the report's chart engine starts while the run works
             state = containers.orchestrator(container, ctx, faults).execute(state)
         from entrypoints.run_ledger import record_or_warn  # the cost model: loaded once the run has ended
 
