@@ -13,20 +13,11 @@ from typing import Any
 import tomli_w
 
 from benchmarks.memory import run_measured
+from domain.cost.ledger import STAGE_ROWS
 from entrypoints.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "age"
-
-# The report key that counts the rows a stage worked on (its input, as rows/s is meant).
-STAGE_ROWS = {
-    "staging": "source_lines",
-    "features": "feature_rows",
-    "training": "training_rows",
-    "batch_planning": "scoring_rows",
-    "prediction": "predicted_rows",
-    "aggregation": "result_rows",
-}
 
 
 def write_spec(data: Path, lake: Path, spec_file: Path, max_concurrency: int | None = None) -> Path:

@@ -17,22 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.context import RunContext
-from domain.cost.ledger import Ledger, StageUse
+from domain.cost.ledger import STAGE_ROWS, Ledger, StageUse
 from domain.graph import StageKind, build_graph
 from domain.run_state import RunState
 from entrypoints import containers
 from entrypoints.cost_plan import local_threads, region_for
 from entrypoints.settings import Settings
-
-# The report key that counts what each stage worked on.
-STAGE_ROWS = {
-    "staging": "source_lines",
-    "features": "feature_rows",
-    "training": "training_rows",
-    "batch_planning": "scoring_rows",
-    "prediction": "predicted_rows",
-    "aggregation": "result_rows",
-}
 
 
 def _stage_uses(ctx: RunContext, state: RunState) -> dict[str, StageUse]:

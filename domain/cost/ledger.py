@@ -12,6 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The stage report key that counts what each stage worked on (its input rows): the ledger's
+# rows per stage, and the benchmark's rows/s.
+STAGE_ROWS = {
+    "staging": "source_lines",
+    "features": "feature_rows",
+    "training": "training_rows",
+    "batch_planning": "scoring_rows",
+    "prediction": "predicted_rows",
+    "aggregation": "result_rows",
+}
+
 
 @dataclass
 class StageUse:
