@@ -1,9 +1,11 @@
 """When the run report's chart engine starts: once the run is past its pre-cleanup.
 
 Starting it costs about 0.9 s (importing vl-convert and drawing a first chart), mostly holding
-the GIL. Started with the run, it held the pre-cleanup up by 0.35 s on every run (0.45 s
-instead of 0.08-0.11 at 1M rows, measured); from the next stage on, DuckDB's own threads do the
-work without the GIL, and the engine is ready long before the report is drawn.
+the GIL. Started with the run, it held the pre-cleanup up by 0.35 s (0.45 s instead of
+0.08-0.11 at 1M rows, measured), so the stage's time and the cost model's rate for it
+measured the import, not the pre-cleanup. From the next stage on it overlaps DuckDB's own
+threads; with two busy cores staging takes part of it back (no net change in a whole run
+was measurable at 1M), and the engine is ready long before the report is drawn.
 """
 
 from __future__ import annotations
