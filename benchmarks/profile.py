@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarise:
         _print({"stages": summarise(args.summarise, args.rate)})
         return 0
+    if shutil.which(args.py_spy) is None:
+        # Not a project dependency: only this tool uses it, and it needs ptrace rights.
+        parser.error(f"py-spy not found ({args.py_spy}): `pip install py-spy`, or give its path with --py-spy")
     dataset = ensure_dataset(args.out, args.rows, args.seed)
     lake = args.out / "lake" / f"profile-rows={args.rows}"
     shutil.rmtree(lake, ignore_errors=True)
