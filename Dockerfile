@@ -23,14 +23,14 @@ RUN python3 -m venv /opt/venv
 # From pyproject.toml alone, so editing the source never invalidates this (slow) layer: the
 # dependencies (boto3 included: the image also serves the AWS roles) plus the optional extras
 # named in BATCHML_EXTRAS that pyproject defines (a missing one is reported and skipped), plus
-# awslambdaric for the Lambda role.
+# awslambdaric for the Lambda role; versions as constraints.txt pins them (what the tests ran).
 # Every one ships manylinux wheels for CPython 3.11: --only-binary makes a missing wheel fail the
 # build loudly instead of trying to compile with tools the image lacks.
 # The libraries' own test suites (numpy, scipy, pandas, scikit-learn, pyarrow: ~110 MB with their
 # bytecode) are never imported at run time. setuptools leaves the venv (nothing builds here);
 # pip stays, to install the project's wheel in the runtime stage (the base image has a pip anyway).
 ARG BATCHML_EXTRAS=""
-COPY pyproject.toml /tmp/
+COPY pyproject.toml constraints.txt /tmp/
 RUN python3 -c 'import os, sys, tomllib; \
 project = tomllib.load(open("/tmp/pyproject.toml", "rb"))["project"]; \
 extras = project.get("optional-dependencies", {}); wanted = os.environ["BATCHML_EXTRAS"].split(); \
@@ -39,10 +39,10 @@ print(f"pyproject.toml defines no extra {missing}: skipped", file=sys.stderr) if
 print("\n".join(project["dependencies"] + [d for e in wanted for d in extras.get(e, [])]))' \
         > /tmp/requirements.txt \
     && cat /tmp/requirements.txt \
-    && /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt awslambdaric \
+    && /opt/venv/bin/pip install --only-binary=:all: -c /tmp/constraints.txt -r /tmp/requirements.txt awslambdaric \
     && /opt/venv/bin/pip uninstall --yes setuptools \
     && find /opt/venv/lib -type d -name tests -prune -exec rm -rf {} + \
-    && rm /tmp/requirements.txt /tmp/pyproject.toml
+    && rm /tmp/requirements.txt /tmp/pyproject.toml /tmp/constraints.txt
 
 # ---- wheel: the project as a wheel, built apart so no build tool reaches the runtime stage --------
 FROM python:3.11-slim AS wheel

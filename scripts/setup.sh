@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.batchml-installed
 extras=${BATCHML_EXTRAS:-dev}
-hash=$(sha256sum pyproject.toml | cut -c1-16)
+hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 have=$(cat "$stamp" 2>/dev/null || true)
 # The dev extra holds everything core does: `make demo` after `make test` installs nothing.
 if [ "$have" = "$hash $extras" ] || { [ "$extras" = core ] && [ "$have" = "$hash dev" ]; }; then
@@ -30,8 +30,9 @@ fi
 if [ -z "$have" ]; then
   echo "setup: installing batchml[$extras] into .venv (first time: a few minutes)"
 else
-  echo "setup: updating .venv for batchml[$extras] (pyproject.toml or the extras changed)"
+  echo "setup: updating .venv for batchml[$extras] (pyproject.toml, constraints.txt or the extras changed)"
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[$extras]"
+# constraints.txt: the versions the tests last passed with (see its header).
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[$extras]"
 echo "$hash $extras" > "$stamp"
