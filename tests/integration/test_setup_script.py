@@ -11,11 +11,12 @@ from tests.e2e.conftest import REPO
 
 
 def setup_copy(tmp_path: Path) -> Path:
-    """The script and pyproject.toml in a folder of their own, with a .venv whose python only
-    records what it was asked to do (no real install)."""
+    """The script, pyproject.toml and constraints.txt in a folder of their own, with a .venv
+    whose python only records what it was asked to do (no real install)."""
     (tmp_path / "scripts").mkdir()
     shutil.copy(REPO / "scripts" / "setup.sh", tmp_path / "scripts" / "setup.sh")
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copy(REPO / "constraints.txt", tmp_path / "constraints.txt")
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/pip-calls\n')
@@ -51,3 +52,12 @@ def test_a_changed_pyproject_updates_without_calling_it_the_first_time(tmp_path:
         pyproject.write("\n# changed\n")
     assert "updating .venv" in setup(folder, "core")
     assert "updating .venv" in setup(folder, "dev")  # core -> dev needs the dev tools
+
+
+def test_a_changed_constraints_file_updates_and_installs_with_it(tmp_path: Path) -> None:
+    folder = setup_copy(tmp_path)
+    setup(folder, "dev")
+    assert "-c constraints.txt" in (folder / "pip-calls").read_text()  # the tested versions
+    with (folder / "constraints.txt").open("a") as constraints:
+        constraints.write("\n# changed\n")
+    assert "updating .venv" in setup(folder, "dev")
