@@ -51,6 +51,23 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextlib.contextmanager
+def moto_server_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> Iterator[str]:
+    """moto's server, and the environment the CLI reads to reach it (dummy credentials, the
+    region, BATCHML_AWS_ENDPOINT_URL), plus `extra` variables; yields its endpoint URL."""
+    with moto_server() as url:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "BATCHML_AWS_REGION": REGION,
+            "BATCHML_AWS_ENDPOINT_URL": url,
+            **extra,
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield url
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every AWS call inside the test goes to moto; dummy credentials, so nothing real is reachable."""

@@ -21,7 +21,7 @@ from entrypoints.cli import main
 from entrypoints.containers import deployed
 from entrypoints.settings import AwsSettings, Settings
 from tests.e2e.projects import houses_project, listing_lines
-from tests.integration.aws.fixtures import moto_server
+from tests.integration.aws.fixtures import moto_server_env
 from tests.integration.aws.test_cli_aws_launch import aws_env, s3_spec  # noqa: F401 - aws_env: a fixture
 
 pytestmark = pytest.mark.integration
@@ -33,16 +33,8 @@ BUCKET = "cli-lake"  # test_cli_aws_launch's
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server: the source is measured through pyarrow's S3 filesystem, as validate samples it."""
-    with moto_server() as url:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "BATCHML_AWS_REGION": "us-east-1",
-            "BATCHML_AWS_ENDPOINT_URL": url,
-            "BATCHML_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:batchml",
-        }.items():
-            monkeypatch.setenv(name, value)
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:batchml"
+    with moto_server_env(monkeypatch, BATCHML_STATE_MACHINE_ARN=arn) as url:
         yield url
 
 

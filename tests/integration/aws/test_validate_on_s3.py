@@ -13,7 +13,7 @@ import pytest
 
 from entrypoints.cli import main
 from tests.e2e.projects import houses_project, listing_lines
-from tests.integration.aws.fixtures import moto_server
+from tests.integration.aws.fixtures import moto_server_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,15 +22,7 @@ BUCKET = "validate-source"
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with moto_server() as url:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "BATCHML_AWS_REGION": "us-east-1",
-            "BATCHML_AWS_ENDPOINT_URL": url,
-        }.items():
-            monkeypatch.setenv(name, value)
+    with moto_server_env(monkeypatch) as url:
         yield url
 
 
