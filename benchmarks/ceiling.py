@@ -1,10 +1,10 @@
 """The ceiling: how fast this work could possibly go on this machine, whatever the design.
 
-The floor (benchmarks/floor.py) still reads every line as text, numbers it and checks it.
-The ceiling drops even that: the same staging SELECT, but with its JSON read by DuckDB's
-own newline-delimited JSON reader straight from the source files (the fastest way DuckDB
-has to turn JSON lines into typed columns: no line numbers, no rejects, no duplicate
-check, a malformed line silently becomes a row of NULLs). Only that staging is timed
+The floor (benchmarks/floor.py) still numbers every line and keeps only the records with an
+id, first occurrence winning. The ceiling drops even that: the same staging SELECT, with its
+JSON read by DuckDB's own newline-delimited JSON reader straight from the source files (the
+fastest way DuckDB has to turn JSON lines into typed columns: no line numbers, no rejects, no
+duplicate check, a malformed line silently becomes a row of NULLs). Only that staging is timed
 here; the report adds the floor's own seconds for everything after staging (features,
 training, prediction, the final table), which no pipeline of the same SQL and model can
 skip. If the ceiling misses a throughput target, no orchestration can meet it: the work

@@ -1,7 +1,9 @@
 """The floor: the pipeline's work written by hand, as one plain process.
 
 Same input lines, same valid-record rule (valid JSON with an id, first occurrence wins),
-the same staging and features SQL (transpiled by the project's own dialect bridge), the
+the same staging and features SQL (transpiled by the project's own dialect bridge, and the
+staging SELECT over DuckDB's typed NDJSON reader as the pipeline runs it,
+adapters/local/typed_lines.py), the
 same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
 in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
 The model's diagnostics for the run report (`domain.ml.diagnostics.diagnose`: baselines,
@@ -28,6 +30,8 @@ import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
+from adapters.local.line_items import TYPED_MAX_OBJECT_BYTES
+from adapters.local.typed_lines import TypedSelect, typed_select
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
 from domain.ml.diagnostics import diagnose
@@ -64,6 +68,20 @@ def records_sql(files: list[Path], id_field: str) -> str:
     return (
         f"SELECT source_file, line_number, line FROM ({numbered_lines_sql(files)}) "
         f"WHERE json_valid(line) AND line ->> {_quote('$.' + id_field)} IS NOT NULL"
+    )
+
+
+def typed_records_sql(path: Path, select: TypedSelect, id_field: str) -> str:
+    """The records of one file as the typed reader reads them (each line's JSON as the SELECT's
+    struct, NULL for text that is not JSON): those with an id. Its lines are numbered as the
+    reader gives them, which skips blank lines (the benchmark's data has none; the pipeline
+    counts them at ingest and reads a file with any as text)."""
+    columns = "{'json': " + _quote(select.struct_type) + "}"
+    return (
+        f"SELECT * FROM (SELECT {_quote(str(path))} AS source_file, row_number() OVER () AS line_number, "
+        f"json AS line FROM read_json({_quote(str(path))}, format = 'newline_delimited', records = false, "
+        f"ignore_errors = true, maximum_object_size = {TYPED_MAX_OBJECT_BYTES}, columns = {columns})) "
+        f"WHERE struct_extract(line, {_quote(id_field)}) IS NOT NULL"
     )
 
 
@@ -109,11 +127,18 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     staging_sql = athena_to_duckdb(
         spec.sql.staging_sql.replace("{{ source }}", "source"), sql_name="staging", valid_json=("line",)
     )
+    # The id must be one of the struct's keys for the reader to find the records; else as text.
+    typed = typed_select(staging_sql)
+    typed = typed if typed is not None and f'"{spec.source.id_field}" ' in typed.struct_type else None
     staged.mkdir()
 
     def stage_file(job: tuple[int, Path]) -> None:
         i, path = job
-        with duckdb.connect(config={"threads": 1}) as file_con:
+        with duckdb.connect(config={"threads": 1, "preserve_insertion_order": True}) as file_con:
+            if typed is not None and not path.name.endswith((".gz", ".bz2", ".zst")):
+                file_con.execute(f"CREATE TEMP VIEW source AS {typed_records_sql(path, typed, spec.source.id_field)}")
+                _copy(file_con, typed.sql, staged / f"part-{i:05d}.parquet")
+                return
             file_con.execute(f"CREATE TEMP VIEW source AS {records_sql([path], spec.source.id_field)}")
             _copy(file_con, staging_sql, staged / f"part-{i:05d}.parquet")
 
