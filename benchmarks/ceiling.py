@@ -12,16 +12,15 @@ itself must change (the data, the model, the results table) or the machine.
 
 It needs the staging SELECT's JSON extractions to collapse into one `json_transform` of
 the line (the dialect bridge's rewrite, adapters/local/json_paths.py), as the example's
-do; otherwise it reports that it cannot measure.
+do, to feed it the reader's structs instead (benchmarks/typed_reader.py); otherwise it
+reports that it cannot measure.
 
 Run as `python -m benchmarks.ceiling --spec SPEC --work DIR --report FILE.json`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -32,16 +31,8 @@ from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
+from benchmarks.typed_reader import reader_sql, typed_select
 from entrypoints.spec_loader import load_spec
-
-# What the bridge makes of `FROM {{ source }}` when every extraction reads a top-level key
-# of `line` (checked already, as in the pipeline's staging): `FROM (SELECT *,
-# JSON_TRANSFORM(line, '{...}') AS __json_1 FROM source) AS source`.
-_SHARED_PARSE = re.compile(
-    r"FROM \(SELECT \*, JSON_TRANSFORM\(line, '(?P<struct>\{.*?\})'\) "
-    r"AS (?P<helper>__json_\d+) FROM source\) AS source\s*$",
-    re.DOTALL,
-)
 
 
 def _quote(text: str) -> str:
@@ -50,23 +41,14 @@ def _quote(text: str) -> str:
 
 def native_staging_sql(staging_sql: str, files: list[Path]) -> str | None:
     """The staging SELECT over DuckDB's JSON reader instead of text lines; None if the SELECT
-    does not parse the line in one shared transform."""
+    does not parse the line in one shared transform (benchmarks/typed_reader.py)."""
     duck = athena_to_duckdb(staging_sql.replace("{{ source }}", "source"), sql_name="staging", valid_json=("line",))
-    found = _SHARED_PARSE.search(duck)
-    if found is None:
+    typed = typed_select(duck)
+    if typed is None:
         return None
-    fields = json.loads(found["struct"])
-    struct = "STRUCT(" + ", ".join(f'"{name}" {kind}' for name, kind in fields.items()) + ")"
-    reader = (
-        f"read_json([{', '.join(_quote(str(f)) for f in files)}], format = 'newline_delimited', "
-        f"records = false, columns = {{{_quote(found['helper'])}: {_quote(struct)}}}, "
-        "ignore_errors = true, filename = true)"
-    )
-    source = (
-        f"FROM (SELECT {found['helper']}, filename AS source_file, CAST(NULL AS BIGINT) AS line_number "
-        f"FROM {reader}) AS source"
-    )
-    return duck[: found.start()] + source
+    reader = reader_sql([str(f) for f in files], typed.struct_type, filename=True)
+    source = f"SELECT filename AS source_file, CAST(NULL AS BIGINT) AS line_number, json AS line FROM {reader}"
+    return f"WITH source AS ({source})\n{typed.sql}"
 
 
 def run_ceiling(spec_file: Path, work: Path) -> dict[str, Any]:

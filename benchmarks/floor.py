@@ -2,8 +2,8 @@
 
 Same input lines, same valid-record rule (valid JSON with an id, first occurrence wins),
 the same staging and features SQL (transpiled by the project's own dialect bridge, and the
-staging SELECT over DuckDB's typed NDJSON reader as the pipeline runs it,
-adapters/local/typed_lines.py), the
+staging SELECT fed by DuckDB's typed NDJSON reader, which checks each line in the same parse:
+benchmarks/typed_reader.py), the
 same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
 in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
 The model's diagnostics for the run report (`domain.ml.diagnostics.diagnose`: baselines,
@@ -30,10 +30,9 @@ import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
-from adapters.local.line_items import TYPED_MAX_OBJECT_BYTES
-from adapters.local.typed_lines import TypedSelect, typed_select
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
+from benchmarks.typed_reader import TypedSelect, reader_sql, typed_select
 from domain.ml.diagnostics import diagnose
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
@@ -74,13 +73,10 @@ def records_sql(files: list[Path], id_field: str) -> str:
 def typed_records_sql(path: Path, select: TypedSelect, id_field: str) -> str:
     """The records of one file as the typed reader reads them (each line's JSON as the SELECT's
     struct, NULL for text that is not JSON): those with an id. Its lines are numbered as the
-    reader gives them, which skips blank lines (the benchmark's data has none; the pipeline
-    counts them at ingest and reads a file with any as text)."""
-    columns = "{'json': " + _quote(select.struct_type) + "}"
+    reader gives them, which skips blank lines (the benchmark's data has none)."""
     return (
         f"SELECT * FROM (SELECT {_quote(str(path))} AS source_file, row_number() OVER () AS line_number, "
-        f"json AS line FROM read_json({_quote(str(path))}, format = 'newline_delimited', records = false, "
-        f"ignore_errors = true, maximum_object_size = {TYPED_MAX_OBJECT_BYTES}, columns = {columns})) "
+        f"json AS line FROM {reader_sql([str(path)], select.struct_type)}) "
         f"WHERE struct_extract(line, {_quote(id_field)}) IS NOT NULL"
     )
 

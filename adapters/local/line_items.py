@@ -32,12 +32,6 @@ CSV_AS_LINES = (
     "columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, "
     "auto_detect = false, new_line = '\\n'"
 )
-# A line of nothing but the characters DuckDB's JSON reader skips between values (space, tab,
-# vertical tab, form feed): it gives no row (tests/integration/test_typed_lines.py). A regular
-# expression, not trim(line, ...): that took 1.4 s per 250k-line file against 0.01 s.
-JSON_BLANK_LINE = "regexp_full_match(coalesce(line, ''), '[ \\t\\x0b\\x0c]*')"
-# Longer lines are not read in place anyway: DuckDB's CSV reader refuses them first.
-TYPED_MAX_OBJECT_BYTES = 64 << 20
 RECORD_SUFFIX = ".lines.json"
 _RECORD = re.compile(r"part-(\d+)\.lines\.json$")
 _PART = re.compile(r"part-(\d+)\.parquet$")
@@ -90,19 +84,10 @@ class LineItem:
     part: str | None = None
     in_place: InPlace | None = None
     size: int = 0  # bytes a reading of its lines reads
-    # Lines of nothing but JSON whitespace (read in place only; None: not counted). The typed
-    # NDJSON reader skips them, so only a file without any is read by it (typed_lines_sql).
-    blank_lines: int | None = None
 
     def to_json(self) -> bytes:
         place = None if self.in_place is None else vars(self.in_place)
-        record = {"source_file": self.source_file, "lines": self.lines, "in_place": place}
-        return json.dumps(record | {"blank_lines": self.blank_lines}).encode()
-
-    @property
-    def typed_readable(self) -> bool:
-        """Whether its lines can be read by DuckDB's NDJSON reader one row per line, in order."""
-        return self.in_place is not None and self.blank_lines == 0
+        return json.dumps({"source_file": self.source_file, "lines": self.lines, "in_place": place}).encode()
 
 
 def items_of(records: dict[str, bytes], parts: dict[str, int]) -> list[LineItem]:
@@ -118,16 +103,7 @@ def items_of(records: dict[str, bytes], parts: dict[str, int]) -> list[LineItem]
         place = data.get("in_place")
         in_place = None if place is None else InPlace(str(place["path"]), int(place["size"]), int(place["mtime_ns"]))
         part, size = part_by_index.get(index, (None, 0)) if in_place is None else (None, in_place.size)
-        blank = data.get("blank_lines")  # absent from records written before it was counted
-        by_index[index] = LineItem(
-            index,
-            str(data["source_file"]),
-            int(data["lines"]),
-            part,
-            in_place,
-            size,
-            None if blank is None else int(blank),
-        )
+        by_index[index] = LineItem(index, str(data["source_file"]), int(data["lines"]), part, in_place, size)
     for index, (path, size) in part_by_index.items():
         by_index.setdefault(index, LineItem(index, None, None, path, None, size))
     return [by_index[i] for i in sorted(by_index)]
@@ -165,37 +141,18 @@ def in_place_lines_sql(item: LineItem) -> str:
     )
 
 
-def typed_lines_sql(item: LineItem, struct_type: str) -> str:
-    """The item's file as rows of the raw table whose `line` is the line's JSON transformed to
-    `struct_type` (NULL for text that is not JSON), read by DuckDB's NDJSON reader: see
-    adapters/local/typed_lines.py. Only for a file without blank lines (`typed_readable`): the
-    reader gives one row per line, in order, and the n-th line gets n, as in_place_lines_sql."""
-    assert item.in_place is not None and item.source_file is not None and item.blank_lines == 0
-    columns = "{'json': " + quote(struct_type) + "}"
-    return (
-        f"SELECT {quote(item.source_file)} AS source_file, row_number() OVER () AS line_number, "
-        f"json AS line, CAST(NULL AS VARCHAR) AS problem "
-        f"FROM read_json({quote(item.in_place.path)}, format = 'newline_delimited', records = false, "
-        f"ignore_errors = true, maximum_object_size = {TYPED_MAX_OBJECT_BYTES}, columns = {columns})"
-    )
-
-
 EMPTY_LINES_SQL = (
     "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line_number, "
     "CAST(NULL AS VARCHAR) AS line, CAST(NULL AS VARCHAR) AS problem WHERE false"
 )
 
 
-def count_in_place(path: Path) -> tuple[int, int]:
-    """(lines, blank lines) of the file as DuckDB's line reader reads it; duckdb.Error if it
-    cannot read the file exactly (the caller then copies the file with the exact reader). The
-    text is read whole (its length summed), so invalid UTF-8 anywhere is found here, not later.
-    Blank: nothing but the whitespace DuckDB's JSON reader skips (space, tab, vertical tab,
-    form feed; a carriage return makes the file one to copy)."""
+def count_in_place(path: Path) -> int:
+    """The file's lines as DuckDB's line reader reads them; duckdb.Error if it cannot read the
+    file exactly (the caller then copies the file with the exact reader). The text is read
+    whole (its length summed), so invalid UTF-8 anywhere is found here, not later."""
     with duckdb.connect(":memory:", config={"threads": 1, "preserve_insertion_order": True}) as conn:
         row = conn.execute(
-            f"SELECT count(*), sum(strlen(coalesce(line, ''))), "
-            f"count(*) FILTER (WHERE {JSON_BLANK_LINE}) "
-            f"FROM read_csv({quote(str(path))}, {CSV_AS_LINES})"
+            f"SELECT count(*), sum(strlen(coalesce(line, ''))) FROM read_csv({quote(str(path))}, {CSV_AS_LINES})"
         ).fetchone()
-    return (int(row[0]), int(row[2] or 0)) if row else (0, 0)
+    return int(row[0]) if row else 0

@@ -32,9 +32,9 @@ def ingest_file(item: IngestItem, folder: Path) -> int:
     record.unlink(missing_ok=True)
     counted = _count_in_place(path)
     if counted is not None:
-        lines, blank, place = counted
+        lines, place = counted
         part.unlink(missing_ok=True)
-        done = LineItem(item.index, item.source_file, lines, in_place=place, blank_lines=blank)
+        done = LineItem(item.index, item.source_file, lines, in_place=place)
     else:
         source = SourceFile(item.source_file, item.size, "", lambda: path.open("rb"), local_path=path)
         lines = _replace_file(part, lambda temporary: _copy_lines(source, temporary))
@@ -49,17 +49,17 @@ def local_line_items(folder: Path) -> list[LineItem]:
     return items_of(records, parts)
 
 
-def _count_in_place(path: Path) -> tuple[int, int, InPlace] | None:
-    """(lines, blank lines, the file's identity) if DuckDB reads the file exactly, else None."""
+def _count_in_place(path: Path) -> tuple[int, InPlace] | None:
+    """(lines, the file's identity) if DuckDB reads the file exactly, else None."""
     if compression_of(path.name) is not None:
         return None
     place = InPlace.of(path)
     try:
-        lines, blank = count_in_place(path)
+        lines = count_in_place(path)
     except duckdb.Error:
         return None
     place.check(str(path))  # not changed while it was counted
-    return lines, blank, place
+    return lines, place
 
 
 def _copy_lines(source: SourceFile, out: Path) -> int:

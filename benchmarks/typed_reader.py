@@ -1,22 +1,23 @@
-"""Read a file's JSON lines with DuckDB's typed NDJSON reader when a SELECT only transforms them.
+"""The staging SELECT over DuckDB's typed NDJSON reader, for the floor and the ceiling.
 
-The staging SELECT, after adapters/local/json_paths.py, reads each line's top-level keys through
-one `json_transform(line, '{"a": "VARCHAR", ...}')`. Over a line read as text that is a copy
-of the line and a parse per row; DuckDB's NDJSON reader, given the same structure as its one
-column, parses the file's buffer in place: on a 250k-line file of the age example the staging
-SELECT took 1.08-1.24 s instead of 1.30-1.51 s (min and median of five, one thread).
+The staging SELECT, after adapters/local/json_paths.py, reads each line's top-level keys
+through one `json_transform(line, '{"a": "VARCHAR", ...}')`. DuckDB's NDJSON reader, given the
+same structure as its one column, gives the same value for every line (a JSON object with
+fields of any type, an array, a scalar, text that is not JSON: tests/integration/
+test_benchmark_typed_reader.py), parsing the file's buffer in place instead of a copy of each
+line. It skips lines of nothing but JSON whitespace, so its rows are numbered by position
+among the other lines; every other line gives exactly one row (a NULL one for text that is
+not JSON).
 
-The two give the same value for every line (a JSON object, with fields of any type, an array,
-a scalar, text that is not JSON: tests/integration/test_typed_lines.py holds them to it), with
-one difference that matters: the reader skips lines that hold nothing but JSON whitespace,
-where the text has a line (and the staging rejects it). Lines are numbered by position, so a
-file is read this way only when it has no such line (`LineItem.blank_lines == 0`, counted at
-ingest), and every other line gives exactly one row, a NULL one for text that is not JSON.
+The pipeline does not use it (measured 2026-12-05, benchmarks/findings.md): its staging SELECT
+took 1.23-1.34 s per 250k-line file this way against 1.35-1.45 s over the text, and no
+difference in staging's 47 s at 10M rows, because the line index parses every line anyway.
+The floor, which checks validity in the same pass, gains 1 s at 1M rows and 12 s at 10M.
 
 A SELECT qualifies when the line column is used only as the argument of that one
 json_transform, or passed through a sub-query's select list (`SELECT *`, `SELECT r.line`) and
-never reaches the result. The rewrite replaces the transform by the column itself: the lines'
-view then gives each line's struct under the line column's name.
+never reaches the result. The rewrite replaces the transform by the column itself: a source
+that gives each line's struct under the line column's name then feeds the same SELECT.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+# Lines longer than DuckDB's reader accepts by default (16 MB) are read too.
+MAX_OBJECT_BYTES = 64 << 20
+
 
 @dataclass(frozen=True)
 class TypedSelect:
@@ -35,6 +39,7 @@ class TypedSelect:
 
     sql: str
     struct_type: str
+    structure: str  # json_transform's structure the struct type was built from
 
 
 def _struct_type(structure: str) -> str | None:
@@ -93,7 +98,8 @@ def typed_select(sql: str, column: str = "line") -> TypedSelect | None:
     structures = {str(node.expressions[1].this) for node in transforms}
     if len(structures) != 1:
         return None
-    struct_type = _struct_type(structures.pop())
+    structure = structures.pop()
+    struct_type = _struct_type(structure)
     if struct_type is None:
         return None
     results = _result_selects(tree)
@@ -107,4 +113,14 @@ def typed_select(sql: str, column: str = "line") -> TypedSelect | None:
             return None
     for node in transforms:
         node.replace(node.expressions[0].copy())
-    return TypedSelect(tree.sql(dialect="duckdb"), struct_type)
+    return TypedSelect(tree.sql(dialect="duckdb"), struct_type, structure)
+
+
+def reader_sql(paths: list[str], struct_type: str, *, filename: bool = False) -> str:
+    """DuckDB's NDJSON reader over `paths`: one column `json` of `struct_type` (and `filename`)."""
+    files = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    columns = "{'json': '" + struct_type.replace("'", "''") + "'}"
+    return (
+        f"read_json([{files}], format = 'newline_delimited', records = false, ignore_errors = true, "
+        f"maximum_object_size = {MAX_OBJECT_BYTES}, columns = {columns}, filename = {str(filename).lower()})"
+    )
