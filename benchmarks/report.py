@@ -18,9 +18,11 @@ METHOD = """\
   from the run's `run.json`, per-stage peak memory from the memory samples between the stage's
   start and end events.
 - **Floor** (`benchmarks/floor.py`): the same work by hand in one process (wall time from
-  spawn to exit, as for the pipeline): DuckDB reads the lines (one file per core, each on one
-  thread), keeps valid JSON with an id (first occurrence wins), runs the same staging and
-  features SQL through the project's dialect bridge, samples the same training rows, fits
+  spawn to exit, as for the pipeline): DuckDB reads the files (one per core, each on one
+  thread) with its typed NDJSON reader, each line parsed once into the staging SELECT's struct
+  (`benchmarks/typed_reader.py`; a compressed file as text lines), keeps the records with an
+  id (first occurrence wins), runs the same staging and features SQL through the project's
+  dialect bridge, samples the same training rows, fits
   with `domain.ml.training.fit`, computes the report's model diagnostics
   (`domain.ml.diagnostics.diagnose`), predicts with `TrainedModel.predict` in chunks of
   `rows_per_batch`, writes the final table to Parquet. No orchestration, retries, markers,
