@@ -125,7 +125,7 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     )
     # The id must be one of the struct's keys for the reader to find the records; else as text.
     typed = typed_select(staging_sql)
-    typed = typed if typed is not None and f'"{spec.source.id_field}" ' in typed.struct_type else None
+    typed = typed if typed is not None and spec.source.id_field in typed.keys else None
     staged.mkdir()
 
     def stage_file(job: tuple[int, Path]) -> None:

@@ -29,6 +29,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from adapters.local.line_items import quote
+
 # Lines longer than DuckDB's reader accepts by default (16 MB) are read too.
 MAX_OBJECT_BYTES = 64 << 20
 
@@ -40,6 +42,11 @@ class TypedSelect:
     sql: str
     struct_type: str
     structure: str  # json_transform's structure the struct type was built from
+
+    @property
+    def keys(self) -> list[str]:
+        """The top-level keys the struct reads."""
+        return list(json.loads(self.structure))
 
 
 def _struct_type(structure: str) -> str | None:
@@ -118,8 +125,8 @@ def typed_select(sql: str, column: str = "line") -> TypedSelect | None:
 
 def reader_sql(paths: list[str], struct_type: str, *, filename: bool = False) -> str:
     """DuckDB's NDJSON reader over `paths`: one column `json` of `struct_type` (and `filename`)."""
-    files = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
-    columns = "{'json': '" + struct_type.replace("'", "''") + "'}"
+    files = ", ".join(quote(path) for path in paths)
+    columns = "{'json': " + quote(struct_type) + "}"
     return (
         f"read_json([{files}], format = 'newline_delimited', records = false, ignore_errors = true, "
         f"maximum_object_size = {MAX_OBJECT_BYTES}, columns = {columns}, filename = {str(filename).lower()})"
