@@ -29,14 +29,11 @@ import duckdb
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
+from adapters.local.line_items import quote
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
 from benchmarks.typed_reader import reader_sql, typed_select
 from entrypoints.spec_loader import load_spec
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def native_staging_sql(staging_sql: str, files: list[Path]) -> str | None:
@@ -61,7 +58,7 @@ def run_ceiling(spec_file: Path, work: Path) -> dict[str, Any]:
     target = work / "staged.parquet"
     started = time.perf_counter()
     with duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False}) as con:
-        row = con.execute(f"COPY ({select}) TO {_quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
+        row = con.execute(f"COPY ({select}) TO {quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
     seconds = time.perf_counter() - started
     target.unlink()
     return {"measured": True, "staging_seconds": round(seconds, 3), "rows": int(row[0]) if row else 0}

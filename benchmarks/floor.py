@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
+from adapters.local.line_items import quote
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
 from benchmarks.typed_reader import TypedSelect, reader_sql, typed_select
@@ -47,17 +48,13 @@ _CSV_AS_LINES = (
 )
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def numbered_lines_sql(files: list[Path]) -> str:
     """(source_file, line_number, line): one scan per file, so line numbers restart at 1 per
     file as in the pipeline. row_number() OVER () with no ORDER BY is DuckDB's
     order-preserving streaming window: the n-th line of the file gets n."""
     return " UNION ALL ".join(
-        f"SELECT {_quote(str(f))} AS source_file, row_number() OVER () AS line_number, line "
-        f"FROM read_csv({_quote(str(f))}, {_CSV_AS_LINES})"
+        f"SELECT {quote(str(f))} AS source_file, row_number() OVER () AS line_number, line "
+        f"FROM read_csv({quote(str(f))}, {_CSV_AS_LINES})"
         for f in files
     )
 
@@ -66,7 +63,7 @@ def records_sql(files: list[Path], id_field: str) -> str:
     """Lines that are JSON with an id: what the staging SELECT may see, before the dedupe."""
     return (
         f"SELECT source_file, line_number, line FROM ({numbered_lines_sql(files)}) "
-        f"WHERE json_valid(line) AND line ->> {_quote('$.' + id_field)} IS NOT NULL"
+        f"WHERE json_valid(line) AND line ->> {quote('$.' + id_field)} IS NOT NULL"
     )
 
 
@@ -75,9 +72,9 @@ def typed_records_sql(path: Path, select: TypedSelect, id_field: str) -> str:
     struct, NULL for text that is not JSON): those with an id. Its lines are numbered as the
     reader gives them, which skips blank lines (the benchmark's data has none)."""
     return (
-        f"SELECT * FROM (SELECT {_quote(str(path))} AS source_file, row_number() OVER () AS line_number, "
+        f"SELECT * FROM (SELECT {quote(str(path))} AS source_file, row_number() OVER () AS line_number, "
         f"json AS line FROM {reader_sql([str(path)], select.struct_type)}) "
-        f"WHERE struct_extract(line, {_quote(id_field)}) IS NOT NULL"
+        f"WHERE struct_extract(line, {quote(id_field)}) IS NOT NULL"
     )
 
 
@@ -88,7 +85,7 @@ def later_duplicates_sql(staged: Path, id_col: str) -> str:
     pipeline verifies both), so deduplicating its output equals deduplicating its input,
     and the window only ever sees the few repeated ids, never whole lines.
     """
-    table = f"read_parquet({_quote(str(staged / '*.parquet'))})"
+    table = f"read_parquet({quote(str(staged / '*.parquet'))})"
     return f"""
 SELECT source_file, line_number FROM (
   SELECT source_file, line_number,
@@ -143,18 +140,18 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     t = _timed(phases, "staging", t)
     con.execute(f"CREATE TEMP TABLE later_duplicates AS {later_duplicates_sql(staged, id_col)}")
     con.execute(
-        f"CREATE TEMP VIEW staging AS SELECT * FROM read_parquet({_quote(str(staged / '*.parquet'))}) "
+        f"CREATE TEMP VIEW staging AS SELECT * FROM read_parquet({quote(str(staged / '*.parquet'))}) "
         "ANTI JOIN later_duplicates USING (source_file, line_number)"
     )
     t = _timed(phases, "dedupe", t)
     features_sql = athena_to_duckdb(spec.sql.features_sql.replace("{{ staging }}", "staging"), sql_name="features")
     counts["feature_rows"] = _copy(con, features_sql, features)
     t = _timed(phases, "features", t)
-    con.execute(f"CREATE TEMP VIEW features AS SELECT * FROM read_parquet({_quote(str(features))})")
+    con.execute(f"CREATE TEMP VIEW features AS SELECT * FROM read_parquet({quote(str(features))})")
     # The pipeline's sample: a seeded hash of the id orders the labelled rows (DuckDBSqlEngine.sample).
     sample = con.sql(
         f"SELECT * FROM features WHERE {label} IS NOT NULL "
-        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {_quote(str(spec.model.seed))}), {id_col} "
+        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {quote(str(spec.model.seed))}), {id_col} "
         f"LIMIT {int(spec.model.training_sample_cap)}"
     ).to_arrow_table()
     t = _timed(phases, "training_sample", t)
@@ -165,7 +162,7 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     t = _timed(phases, "training", t)
     scoring_sample = con.sql(
         f"SELECT * FROM features WHERE {label} IS NULL "
-        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {_quote(str(spec.model.seed))}), {id_col} "
+        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {quote(str(spec.model.seed))}), {id_col} "
         f"LIMIT {DRIFT_SAMPLE_ROWS}"
     ).to_arrow_table()
     diagnose(model, sample, label, spec.model, scoring_sample if scoring_sample.num_rows else None)
@@ -200,7 +197,7 @@ def _sha12(blob: bytes) -> str:
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> int:
-    row = con.execute(f"COPY ({select}) TO {_quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
+    row = con.execute(f"COPY ({select}) TO {quote(str(target))} ({PARQUET_OPTIONS})").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -239,7 +236,7 @@ WITH known_values AS (
   FROM features WHERE {label} IS NOT NULL
   UNION ALL
   SELECT {id_col}, value, value_lower, value_upper, value_confidence, value_source
-  FROM read_parquet({_quote(str(predictions))})
+  FROM read_parquet({quote(str(predictions))})
 )
 SELECT s.{id_col}, v.value, v.value_lower, v.value_upper, v.value_confidence,
        coalesce(v.value_source, 'DEFAULT') AS value_source

@@ -37,28 +37,37 @@ MAX_OBJECT_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class TypedSelect:
-    """A SELECT rewritten to read the line column as a struct of type `struct_type`."""
+    """A SELECT rewritten to read the line column as a struct of `fields` (key -> DuckDB type)."""
 
     sql: str
-    struct_type: str
-    structure: str  # json_transform's structure the struct type was built from
+    fields: dict[str, str]
 
     @property
     def keys(self) -> list[str]:
         """The top-level keys the struct reads."""
-        return list(json.loads(self.structure))
+        return list(self.fields)
+
+    @property
+    def structure(self) -> str:
+        """The struct as json_transform's structure argument."""
+        return json.dumps(self.fields)
+
+    @property
+    def struct_type(self) -> str:
+        """`STRUCT("a" VARCHAR, ...)`: the struct as a DuckDB type."""
+        quoted = (f'"{key.replace(chr(34), chr(34) * 2)}" {type_sql}' for key, type_sql in self.fields.items())
+        return f"STRUCT({', '.join(quoted)})"
 
 
-def _struct_type(structure: str) -> str | None:
-    """`STRUCT("a" VARCHAR, ...)` for json_transform's flat structure; None for anything else."""
+def _flat_fields(structure: str) -> dict[str, str] | None:
+    """json_transform's structure as key -> type, if it is flat; None for anything else."""
     try:
         fields = json.loads(structure)
     except ValueError:
         return None
     if not isinstance(fields, dict) or not fields or not all(isinstance(v, str) for v in fields.values()):
         return None
-    quoted = (f'"{key.replace(chr(34), chr(34) * 2)}" {type_sql}' for key, type_sql in fields.items())
-    return f"STRUCT({', '.join(quoted)})"
+    return fields
 
 
 def _is_transform_of(node: exp.Expr | None, column: str) -> bool:
@@ -105,9 +114,8 @@ def typed_select(sql: str, column: str = "line") -> TypedSelect | None:
     structures = {str(node.expressions[1].this) for node in transforms}
     if len(structures) != 1:
         return None
-    structure = structures.pop()
-    struct_type = _struct_type(structure)
-    if struct_type is None:
+    fields = _flat_fields(structures.pop())
+    if fields is None:
         return None
     results = _result_selects(tree)
     for node in tree.find_all(exp.Column, exp.Star):
@@ -120,7 +128,7 @@ def typed_select(sql: str, column: str = "line") -> TypedSelect | None:
             return None
     for node in transforms:
         node.replace(node.expressions[0].copy())
-    return TypedSelect(tree.sql(dialect="duckdb"), struct_type, structure)
+    return TypedSelect(tree.sql(dialect="duckdb"), fields)
 
 
 def reader_sql(paths: list[str], struct_type: str, *, filename: bool = False) -> str:
