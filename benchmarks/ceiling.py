@@ -12,7 +12,7 @@ itself must change (the data, the model, the results table) or the machine.
 
 It needs the staging SELECT's JSON extractions to collapse into one `json_transform` of
 the line (the dialect bridge's rewrite, adapters/local/json_paths.py), as the example's
-do, to feed it the reader's structs instead (benchmarks/typed_reader.py); otherwise it
+do, to feed it the reader's structs instead (adapters/local/typed_lines.py); otherwise it
 reports that it cannot measure.
 
 Run as `python -m benchmarks.ceiling --spec SPEC --work DIR --report FILE.json`.
@@ -30,15 +30,15 @@ import duckdb
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
 from adapters.local.line_items import quote
+from adapters.local.typed_lines import reader_sql, typed_select
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
-from benchmarks.typed_reader import reader_sql, typed_select
 from entrypoints.spec_loader import load_spec
 
 
 def native_staging_sql(staging_sql: str, files: list[Path]) -> str | None:
     """The staging SELECT over DuckDB's JSON reader instead of text lines; None if the SELECT
-    does not parse the line in one shared transform (benchmarks/typed_reader.py)."""
+    does not parse the line in one shared transform (adapters/local/typed_lines.py)."""
     duck = athena_to_duckdb(staging_sql.replace("{{ source }}", "source"), sql_name="staging", valid_json=("line",))
     typed = typed_select(duck)
     if typed is None:

@@ -3,7 +3,7 @@
 Same input lines, same valid-record rule (valid JSON with an id, first occurrence wins),
 the same staging and features SQL (transpiled by the project's own dialect bridge, and the
 staging SELECT fed by DuckDB's typed NDJSON reader, which checks each line in the same parse:
-benchmarks/typed_reader.py), the
+adapters/local/typed_lines.py), the
 same training sample and estimator (`domain.ml.training.fit`), the same `TrainedModel.predict`
 in chunks of `[batches] rows_per_batch`, and the same final columns written to Parquet.
 The model's diagnostics for the run report (`domain.ml.diagnostics.diagnose`: baselines,
@@ -31,9 +31,9 @@ import pyarrow.parquet as pq
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
 from adapters.local.line_items import quote
+from adapters.local.typed_lines import TypedSelect, reader_sql, typed_select
 from adapters.shared.source_files import source_files
 from benchmarks.child_cli import spec_work_main
-from benchmarks.typed_reader import TypedSelect, reader_sql, typed_select
 from domain.ml.diagnostics import diagnose
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit

@@ -20,7 +20,7 @@ METHOD = """\
 - **Floor** (`benchmarks/floor.py`): the same work by hand in one process (wall time from
   spawn to exit, as for the pipeline): DuckDB reads the files (one per core, each on one
   thread) with its typed NDJSON reader, each line parsed once into the staging SELECT's struct
-  (`benchmarks/typed_reader.py`; a compressed file as text lines), keeps the records with an
+  (`adapters/local/typed_lines.py`; a compressed file as text lines), keeps the records with an
   id (first occurrence wins), runs the same staging and features SQL through the project's
   dialect bridge, samples the same training rows, fits
   with `domain.ml.training.fit`, computes the report's model diagnostics

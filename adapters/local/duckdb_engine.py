@@ -32,6 +32,7 @@ from adapters.local.line_items import (
 from adapters.local.line_wise import maps_each_row
 from adapters.local.local_lines import ingest_file, local_line_items
 from adapters.local.paths import RETIRED_MARK, TEMP_MARK, resolve_key
+from adapters.local.typed_lines import TypedSelect, typed_lines_sql, typed_select
 from adapters.shared.source_files import SourceFile, local_sources
 from domain.errors import QueryError
 from domain.ports.sql_engine import IngestItem, QueryStats, SqlEngine, TableRef
@@ -89,6 +90,16 @@ class DuckDBSqlEngine(SqlEngine):
                 item.in_place.check(item.source_file or item.in_place.path)
                 selects.append(in_place_lines_sql(item))
         body = " UNION ALL ".join(f"({select})" for select in selects) if selects else EMPTY_LINES_SQL
+        conn.execute(f'CREATE TEMP VIEW "{view}" AS {body}')
+
+    def _bind_typed_lines(
+        self, conn: duckdb.DuckDBPyConnection, view: str, items: Sequence[LineItem], struct_type: str
+    ) -> None:
+        """The lines of `items` (each `typed_readable`) as one view whose `line` is a struct."""
+        for item in items:
+            assert item.in_place is not None
+            item.in_place.check(item.source_file or item.in_place.path)
+        body = " UNION ALL ".join(f"({typed_lines_sql(item, struct_type)})" for item in items)
         conn.execute(f'CREATE TEMP VIEW "{view}" AS {body}')
 
     def _item_paths(self, item: LineItem) -> tuple[list[Path], list[str]]:
@@ -269,15 +280,18 @@ class DuckDBSqlEngine(SqlEngine):
         inputs: Mapping[str, TableRef],
         sql_name: str,
         lines: tuple[str, Sequence[LineItem]] | None = None,
+        typed: TypedSelect | None = None,
     ) -> None:
         """Each `{{ name }}` as a view `__in_name` (`lines`: that placeholder over those items'
-        lines only)."""
+        lines only, each line as `typed`'s struct if given)."""
         used = set(PLACEHOLDER.findall(sql))
         unknown = used - set(inputs)
         if unknown:
             raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
         for name in used:
-            if lines is not None and name == lines[0]:
+            if lines is not None and name == lines[0] and typed is not None:
+                self._bind_typed_lines(conn, f"__in_{name}", lines[1], typed.struct_type)
+            elif lines is not None and name == lines[0]:
                 self._bind_lines(conn, f"__in_{name}", lines[1])
             else:
                 self._bind(conn, f"__in_{name}", inputs[name])
@@ -335,7 +349,8 @@ class DuckDBSqlEngine(SqlEngine):
         """File by file when the statement maps each line on its own (adapters/local/line_wise.py):
         each file (or run of small files, `item_groups`) in its own one-thread connection, which
         numbers a file's lines in order, as many at once as DuckDB has threads, each writing its
-        own part of `target`."""
+        own part of `target`. A statement that only extracts from each line's JSON reads files
+        without blank lines through DuckDB's NDJSON reader (adapters/local/typed_lines.py)."""
         if not maps_each_row(sql, lines):
             return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
         started = time.perf_counter()
@@ -344,13 +359,28 @@ class DuckDBSqlEngine(SqlEngine):
         others = {name: table for name, table in inputs.items() if name != lines}
         reads = self._used(sql, others)
         select = self._transpile(sql, sql_name, valid_json)  # once: the same SQL for every group
+        typed = typed_select(select, "line")
 
         def run(write: PartWriter, group: Sequence[LineItem]) -> int:
+            name = part_name(group[0].index if group else 0)
+            if typed is not None and group and all(item.typed_readable for item in group):
+                try:
+                    with self._connection(reads, target, items=group) as conn:
+                        self._bind_inputs(conn, sql, inputs, sql_name, (lines, group), typed)
+                        return write(conn, typed.sql, name, sql_name)
+                except (QueryError, duckdb.Error):
+                    if self._cancelled.is_set():
+                        raise
+                    # The reference reading decides: the same statement over the lines as text.
             with self._connection(reads, target, items=group or None) as conn:
                 self._bind_inputs(conn, sql, inputs, sql_name, (lines, group))
-                return write(conn, select, part_name(group[0].index if group else 0), sql_name)
+                return write(conn, select, name, sql_name)
 
-        groups = item_groups(items)
+        if typed is None:
+            groups = item_groups(items)
+        else:  # a group is read one way: its files all typed, or all as text
+            groups = item_groups([i for i in items if i.typed_readable])
+            groups += item_groups([i for i in items if not i.typed_readable])
         with self._parts(target) as write:
             if not groups:  # an empty table, with the statement's columns
                 rows = run(write, [])

@@ -32,9 +32,9 @@ def ingest_file(item: IngestItem, folder: Path) -> int:
     record.unlink(missing_ok=True)
     counted = _count_in_place(path)
     if counted is not None:
-        lines, place = counted
+        lines, blank, place = counted
         part.unlink(missing_ok=True)
-        done = LineItem(item.index, item.source_file, lines, in_place=place)
+        done = LineItem(item.index, item.source_file, lines, in_place=place, blank_lines=blank)
     else:
         source = SourceFile(item.source_file, item.size, "", lambda: path.open("rb"), local_path=path)
         lines = _replace_file(part, lambda temporary: _copy_lines(source, temporary))
@@ -49,17 +49,17 @@ def local_line_items(folder: Path) -> list[LineItem]:
     return items_of(records, parts)
 
 
-def _count_in_place(path: Path) -> tuple[int, InPlace] | None:
-    """(lines, the file's identity) if DuckDB reads the file exactly, else None."""
+def _count_in_place(path: Path) -> tuple[int, int, InPlace] | None:
+    """(lines, blank lines, the file's identity) if DuckDB reads the file exactly, else None."""
     if compression_of(path.name) is not None:
         return None
     place = InPlace.of(path)
     try:
-        lines = count_in_place(path)
+        lines, blank = count_in_place(path)
     except duckdb.Error:
         return None
     place.check(str(path))  # not changed while it was counted
-    return lines, place
+    return lines, blank, place
 
 
 def _copy_lines(source: SourceFile, out: Path) -> int:

@@ -102,20 +102,26 @@ def test_a_staging_select_that_combines_lines_runs_over_all_of_them(project: Pat
 def test_rejects_read_only_the_files_that_hold_a_reject(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = DuckDBSqlEngine(project / "lake")
     read: list[str | None] = []
-    bind = engine._bind_lines
+    bind, bind_typed = engine._bind_lines, engine._bind_typed_lines
 
     def spy(conn: object, view: str, items: list[LineItem]) -> None:
         read.extend(item.source_file for item in items)
         bind(conn, view, items)  # type: ignore[arg-type]
 
+    def spy_typed(conn: object, view: str, items: list[LineItem], struct_type: str) -> None:
+        read.extend(item.source_file for item in items)
+        bind_typed(conn, view, items, struct_type)  # type: ignore[arg-type]
+
     monkeypatch.setattr(engine, "_bind_lines", spy)
+    monkeypatch.setattr(engine, "_bind_typed_lines", spy_typed)
     ctx = staging_context(project, engine)
     ctx.ports.engine.ingest_lines(str(project / "data"), ctx.layout.raw)
     names = {Path(f or "").name for f in read}
     assert names == set()  # ingest counts lines; it binds nothing
     run_staging(ctx)
     reads = [Path(f or "").name for f in read]
-    assert reads.count("a.jsonl") == 2 and reads.count("b.jsonl") == 3  # index and staging; b for its rejects too
+    # index and staging (as text or through the typed reader); b for its rejects too
+    assert reads.count("a.jsonl") == 2 and reads.count("b.jsonl") == 3
 
 
 def test_a_source_file_changed_during_staging_is_an_error(project: Path) -> None:
@@ -135,7 +141,7 @@ def test_a_source_file_changed_during_staging_is_an_error(project: Path) -> None
     ("sql", "line_wise"),
     [
         (line_index_sql("id"), True),
-        (rejects_sql(), True),
+        (rejects_sql("id"), True),
         (
             substitute(
                 "SELECT json_extract_scalar(line, '$.id') AS id FROM {{ source }}", {"source": valid_records_sql()}

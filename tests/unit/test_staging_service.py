@@ -57,7 +57,7 @@ def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: R
     assert valid_records_sql() in targets["staging"]
     assert targets["line_index"] == line_index_sql("id")
     assert targets["rejected_lines"] == rejected_lines_sql("id")
-    assert targets["rejects"] == rejects_sql()
+    assert targets["rejects"] == rejects_sql("id")
 
 
 def test_the_statements_over_lines_may_run_file_by_file_and_rejects_read_only_files_with_a_reject(

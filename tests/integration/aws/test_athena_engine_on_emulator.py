@@ -101,7 +101,7 @@ def stage(engine: SqlEngine, source: str) -> None:
     index = {"line_index": LAYOUT.line_index}
     engine.materialize(LAYOUT.rejected_lines, rejected_lines_sql("id"), index, sql_name="rejected lines")
     inputs = {**raw, "rejected_lines": LAYOUT.rejected_lines}
-    engine.materialize_lines(LAYOUT.rejects, rejects_sql(), inputs, lines="raw", sql_name="rejects")
+    engine.materialize_lines(LAYOUT.rejects, rejects_sql("id"), inputs, lines="raw", sql_name="rejects")
     user_sql = substitute((EXAMPLE / "staging.sql").read_text(), {"source": valid_records_sql()})
     inputs = {**raw, "rejects": LAYOUT.rejects}
     engine.materialize_lines(
