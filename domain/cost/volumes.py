@@ -24,6 +24,7 @@ class SourceSize:
     lines: int
     how: str  # how the size was found, for the plan's header
     compressed: bool = False
+    split_known: bool = True  # False: given as one total, its files unknown (source_size)
 
     @property
     def bytes(self) -> int:
@@ -72,7 +73,7 @@ def source_size(lines: int | None, source_bytes: int | None, rates: Rates, how: 
         lines = math.ceil((source_bytes or 0) / per_line)
     if source_bytes is None:
         source_bytes = math.ceil(lines * per_line)
-    return SourceSize(object_bytes=(source_bytes,), lines=lines, how=how)
+    return SourceSize(object_bytes=(source_bytes,), lines=lines, how=how, split_known=False)
 
 
 def plan_volumes(spec: PipelineSpec, source: SourceSize, rates: Rates) -> Volumes:

@@ -4,6 +4,7 @@ finished run, the local time model, and the ledger kept in run.json."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -64,6 +65,20 @@ def test_local_time_is_fixed_plus_per_unit_work_scaled_to_the_cores() -> None:
     assert on_two["staging"] == pytest.approx(0.5 + 1e-6 * 2_000_000)
     assert on_one["staging"] == pytest.approx(0.5 + 1e-6 * 2_000_000 * 2)  # measured on 2 cores, run on 1
     assert on_two["publish"] == on_one["publish"] == 0.5
+
+
+def test_staging_uses_no_more_cores_than_the_source_has_files() -> None:
+    """Each file is staged in its own one-thread connection: one file keeps one core busy."""
+    r, s = rates(), spec()
+    lines = 2_000_000
+    one_file = SourceSize(object_bytes=(lines * 1000,), lines=lines, how="a listing")
+    four_files = replace(one_file, object_bytes=(lines * 250,) * 4)
+    seconds = {
+        name: local_stage_seconds(plan_volumes(s, source, r), s, r, cores=2)["staging"]
+        for name, source in (("one", one_file), ("four", four_files), ("total", source_size(lines, None, r, "--rows")))
+    }
+    assert seconds["one"] == pytest.approx(0.5 + 1e-6 * lines * 2)  # measured on 2 cores, one busy
+    assert seconds["four"] == seconds["total"] == pytest.approx(0.5 + 1e-6 * lines)
 
 
 def test_prediction_runs_in_waves_of_max_concurrency_tasks() -> None:
