@@ -162,6 +162,7 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
     index = engine.materialize_lines(
         layout.line_index, line_index_sql(ctx.id_column), raw, lines="raw", sql_name="staging line index"
     )
+    _check_line_index(ctx, index.rows, source.lines)
     classified = engine.materialize(
         layout.rejected_lines,
         rejected_lines_sql(ctx.id_column),
@@ -201,6 +202,30 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
     }
     _check_reject_ratio(ctx, source.lines, counts["rejected"])
     return report
+
+
+def _check_line_index(ctx: RunContext, rows: int | None, lines: int) -> None:
+    """One index row per source line, as ingest counted them (when the engine says how many
+    rows it wrote): a reader that skipped or split a line would shift every later line's
+    number, so the rejects and the staged records would no longer be the lines they name."""
+    if rows is None or rows == lines:
+        return
+    expected: dict[str, int] = {}
+    done = ingest.done(ctx)
+    for item in ingest.plan(ctx):
+        expected[item.source_file] = expected.get(item.source_file, 0) + done.get(item.index, 0)
+    found = ctx.ports.engine.query(
+        "SELECT source_file, count(*) AS n FROM {{ line_index }} GROUP BY source_file",
+        {"line_index": ctx.layout.line_index},
+        sql_name="staging check",
+    ).to_pylist()
+    counted = {str(r["source_file"]): int(r["n"]) for r in found}
+    wrong = [f"{f}: {counted.get(f, 0):,} of {n:,}" for f, n in sorted(expected.items()) if counted.get(f, 0) != n]
+    raise StageError(
+        "staging",
+        f"the line index holds {rows:,} rows for {lines:,} source lines; rows per file against the lines "
+        f"ingest counted: {'; '.join(wrong[:5]) or 'each file agrees, so a file is missing from the plan'}",
+    )
 
 
 def _counts(ctx: RunContext) -> dict[str, Any]:

@@ -111,6 +111,7 @@ class FakeSqlEngine(SqlEngine):
     queries: list[str] = field(default_factory=list)
     forgotten: list[TableRef] = field(default_factory=list)
     cancelled: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)  # table folder -> rows its statement reports
 
     def answer(self, pattern: str, result: pa.Table | Answer) -> None:
         if callable(result):
@@ -158,7 +159,8 @@ class FakeSqlEngine(SqlEngine):
         valid_json: Collection[str] = (),
     ) -> QueryStats:
         self.materialized.append((target, sql))
-        return QueryStats(rows=None, bytes_scanned=1000, seconds=0.0)
+        folder = target.location.rstrip("/").rsplit("/", 1)[-1]
+        return QueryStats(rows=self.rows_written.get(folder), bytes_scanned=1000, seconds=0.0)
 
     def materialize_lines(
         self,

@@ -47,6 +47,24 @@ def test_counts_reconcile_and_are_reported(ctx: RunContext) -> None:
     assert report["reject_reasons"] == {"invalid_json": 3, "duplicate_id": 2}
 
 
+def test_a_line_index_without_one_row_per_source_line_stops_staging_and_names_the_file(ctx: RunContext) -> None:
+    """A reader that skipped or split a line would shift every later line's number."""
+    engine = engine_for(ctx, lines=1000, staged=1000, ids=1000, reasons={})
+    engine.items = 2
+    engine.rows_written["line_index"] = 999
+    files = [f"{ctx.spec.source.path}/part{i}.jsonl" for i in range(2)]  # FakeSqlEngine.plan_ingest's
+    engine.answer(r"GROUP BY source_file", pa.table({"source_file": files, "n": [500, 499]}))
+    with pytest.raises(StageError, match=r"999 rows for 1,000 source lines.*part1\.jsonl: 499 of 500"):
+        run_staging(ctx)
+    assert not any(table.name == "staging" for table, _ in engine.materialized)  # nothing staged
+
+
+def test_a_line_index_with_one_row_per_line_goes_on(ctx: RunContext) -> None:
+    engine = engine_for(ctx, lines=1000, staged=1000, ids=1000, reasons={})
+    engine.rows_written["line_index"] = 1000
+    assert run_staging(ctx)["staged_rows"] == 1000
+
+
 def test_user_sql_reads_only_valid_records_through_the_source_placeholder(ctx: RunContext) -> None:
     engine = engine_for(ctx, lines=10, staged=10, ids=10, reasons={})
     run_staging(ctx)
