@@ -221,10 +221,15 @@ def bench_rows(args: argparse.Namespace, rows: int, results: dict[str, Any], con
         console.print(f"  [red]the pipeline run FAILED[/]: {pipeline['failure']}")
     floor_work = args.out / "floor" / f"rows={rows}"
     if not args.skip_floor:
+        # Read again before each: this machine may page out file cache left idle for about a
+        # minute (benchmarks/findings.md, "noise"), and the run before took longer than that.
         console.print("  floor")
+        warmed += warm_page_cache(dataset.folder)
         run["floor"] = _floor(spec, floor_work, logs, rows)
         console.print("  ceiling")
+        warmed += warm_page_cache(dataset.folder)
         run["ceiling"] = _ceiling(spec, args.out / "ceiling" / f"rows={rows}", logs, rows)
+        run["dataset"]["page_cache_warm_seconds"] = round(warmed, 2)
     # The pipeline's model; the floor's (the same training) if the run failed before it.
     model = Path(pipeline["run_dir"]) / "model" / "model.joblib"
     if not model.exists() and "floor" in run:

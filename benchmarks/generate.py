@@ -51,8 +51,10 @@ def warm_page_cache(folder: Path, chunk_bytes: int = 8 << 20) -> float:
 
     The pipeline runs first and the floor after it: with data reused from an earlier session
     and evicted from the page cache, the pipeline alone paid for the disk (measured at 10M:
-    pipeline/floor 1.33x cold, 1.24x warm, same code). Read once here, every timed run starts
-    from the same warm cache, as freshly generated data does.
+    pipeline/floor 1.33x cold, 1.24x warm, same code). Read here before each timed run that
+    reads the source (the pipeline, the floor, the ceiling), each starts from the same warm
+    cache, as freshly generated data does: this machine also pages out file cache left idle for
+    about a minute (benchmarks/findings.md), which the run before can take.
     """
     started = time.perf_counter()
     for path in sorted(folder.iterdir()):

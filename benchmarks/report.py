@@ -229,7 +229,8 @@ def render_docs(results: dict[str, Any]) -> str:
         "",
         f"Started {results['started_at']}, {results.get('seconds', 0):,.0f} s in all. The data is generated first "
         "(`examples.age.generate`, 0.1 % malformed lines, cached per row count and seed) and not timed; "
-        "then read once, untimed, so every timed run starts from the same warm page cache.",
+        "then read, untimed, before the pipeline, the floor and the ceiling, so each starts from the same "
+        "warm page cache.",
         "",
         "## Method",
         "",
