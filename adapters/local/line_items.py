@@ -94,8 +94,13 @@ class LineItem:
 
     def to_json(self) -> bytes:
         place = None if self.in_place is None else vars(self.in_place)
-        record = {"source_file": self.source_file, "lines": self.lines, "in_place": place}
-        return json.dumps(record | {"blank_lines": self.blank_lines}).encode()
+        record = {
+            "source_file": self.source_file,
+            "lines": self.lines,
+            "in_place": place,
+            "blank_lines": self.blank_lines,
+        }
+        return json.dumps(record).encode()
 
     @property
     def typed_readable(self) -> bool:
