@@ -30,22 +30,15 @@ import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
-from adapters.local.line_items import quote
-from adapters.local.typed_lines import TypedSelect, reader_sql, typed_select
-from adapters.shared.source_files import source_files
+from adapters.local.line_items import CSV_AS_LINES, quote
+from adapters.local.typed_lines import TypedSelect, numbered_reader_sql, typed_select
+from adapters.shared.source_files import compression_of, source_files
 from benchmarks.child_cli import spec_work_main
 from domain.ml.diagnostics import diagnose
 from domain.ml.model import TrainedModel
 from domain.ml.training import fit
 from domain.services.training import DRIFT_SAMPLE_ROWS
 from entrypoints.spec_loader import load_spec
-
-# read_csv as a line reader: one VARCHAR column, no quoting, no escaping, and a delimiter
-# (U+0001) that valid JSON cannot contain unescaped. Measured fastest of the ways DuckDB
-# can read lines (see docs/benchmarks.md); it reads exactly the lines the pipeline reads.
-_CSV_AS_LINES = (
-    "columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false"
-)
 
 
 def numbered_lines_sql(files: list[Path]) -> str:
@@ -54,7 +47,7 @@ def numbered_lines_sql(files: list[Path]) -> str:
     order-preserving streaming window: the n-th line of the file gets n."""
     return " UNION ALL ".join(
         f"SELECT {quote(str(f))} AS source_file, row_number() OVER () AS line_number, line "
-        f"FROM read_csv({quote(str(f))}, {_CSV_AS_LINES})"
+        f"FROM read_csv({quote(str(f))}, {CSV_AS_LINES})"
         for f in files
     )
 
@@ -71,11 +64,9 @@ def typed_records_sql(path: Path, select: TypedSelect, id_field: str) -> str:
     """The records of one file as the typed reader reads them (each line's JSON as the SELECT's
     struct, NULL for text that is not JSON): those with an id. Its lines are numbered as the
     reader gives them, which skips blank lines (the benchmark's data has none)."""
-    return (
-        f"SELECT * FROM (SELECT {quote(str(path))} AS source_file, row_number() OVER () AS line_number, "
-        f"json AS line FROM {reader_sql([str(path)], select.struct_type)}) "
-        f"WHERE struct_extract(line, {quote(id_field)}) IS NOT NULL"
-    )
+    numbered = numbered_reader_sql(str(path), str(path), select.struct_type)
+    has_id = f"struct_extract(line, {quote(id_field)}) IS NOT NULL"
+    return f"SELECT source_file, line_number, line FROM ({numbered}) WHERE {has_id}"
 
 
 def later_duplicates_sql(staged: Path, id_col: str) -> str:
@@ -128,7 +119,7 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     def stage_file(job: tuple[int, Path]) -> None:
         i, path = job
         with duckdb.connect(config={"threads": 1, "preserve_insertion_order": True}) as file_con:
-            if typed is not None and not path.name.endswith((".gz", ".bz2", ".zst")):
+            if typed is not None and compression_of(path.name) is None:
                 file_con.execute(f"CREATE TEMP VIEW source AS {typed_records_sql(path, typed, spec.source.id_field)}")
                 _copy(file_con, typed.sql, staged / f"part-{i:05d}.parquet")
                 return

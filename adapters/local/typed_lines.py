@@ -178,13 +178,19 @@ def reader_sql(paths: list[str], struct_type: str, *, filename: bool = False) ->
     )
 
 
-def typed_lines_sql(item: LineItem, struct_type: str) -> str:
-    """The item's file as rows of the raw table whose `line` is the line's JSON as `struct_type`
-    (NULL for text that is not JSON). Only for a file read in place without blank lines
-    (`LineItem.typed_readable`): the reader gives one row per line, in order, and
-    row_number() OVER () in a one-thread connection numbers them as in_place_lines_sql does."""
-    assert item.in_place is not None and item.source_file is not None and item.blank_lines == 0
+def numbered_reader_sql(source_file: str, path: str, struct_type: str) -> str:
+    """One file as (source_file, line_number, line, problem) rows whose `line` is the line's JSON
+    as `struct_type` (NULL for text that is not JSON). row_number() OVER () in a one-thread
+    connection numbers the reader's rows in order, as in_place_lines_sql numbers lines; the
+    reader skips blank lines, so the numbers are the file's line numbers only without any."""
     return (
-        f"SELECT {quote(item.source_file)} AS source_file, row_number() OVER () AS line_number, "
-        f"json AS line, CAST(NULL AS VARCHAR) AS problem FROM {reader_sql([item.in_place.path], struct_type)}"
+        f"SELECT {quote(source_file)} AS source_file, row_number() OVER () AS line_number, "
+        f"json AS line, CAST(NULL AS VARCHAR) AS problem FROM {reader_sql([path], struct_type)}"
     )
+
+
+def typed_lines_sql(item: LineItem, struct_type: str) -> str:
+    """The item's file as rows of the raw table through the reader: only for a file read in
+    place without blank lines (`LineItem.typed_readable`), whose n-th row is its n-th line."""
+    assert item.in_place is not None and item.source_file is not None and item.blank_lines == 0
+    return numbered_reader_sql(item.source_file, item.in_place.path, struct_type)
