@@ -218,6 +218,7 @@ class AthenaSqlEngine(SqlEngine):
         sql_name: str,
         valid_json: Collection[str] = (),
         files: Collection[str] | None = None,
+        positions: str | None = None,
     ) -> QueryStats:
         """One CTAS over the whole raw table: Athena spreads it over its own workers, and its
         raw table is a copy in S3 (a Lambda per item wrote it), so there is no file to skip."""

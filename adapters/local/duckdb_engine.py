@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_sandbox import confined_connection
+from adapters.local.line_fetch import fetch_lines, read_starts
 from adapters.local.line_items import (
     EMPTY_LINES_SQL,
     RECORD_SUFFIX,
@@ -281,15 +282,19 @@ class DuckDBSqlEngine(SqlEngine):
         sql_name: str,
         lines: tuple[str, Sequence[LineItem]] | None = None,
         typed: TypedSelect | None = None,
+        fetched: pa.Table | None = None,
     ) -> None:
         """Each `{{ name }}` as a view `__in_name` (`lines`: that placeholder over those items'
-        lines only, each line as `typed`'s struct if given)."""
+        lines only, each line as `typed`'s struct if given, or only the lines `fetched`)."""
         used = set(PLACEHOLDER.findall(sql))
         unknown = used - set(inputs)
         if unknown:
             raise QueryError(f"unknown table placeholder(s) {sorted(unknown)}", sql_name=sql_name)
         for name in used:
-            if lines is not None and name == lines[0] and typed is not None:
+            if lines is not None and name == lines[0] and fetched is not None:
+                conn.register(f"__fetched_{name}", fetched)
+                conn.execute(f'CREATE TEMP VIEW "__in_{name}" AS SELECT * FROM "__fetched_{name}"')
+            elif lines is not None and name == lines[0] and typed is not None:
                 self._bind_typed_lines(conn, f"__in_{name}", lines[1], typed.struct_type)
             elif lines is not None and name == lines[0]:
                 self._bind_lines(conn, f"__in_{name}", lines[1])
@@ -345,21 +350,28 @@ class DuckDBSqlEngine(SqlEngine):
         sql_name: str,
         valid_json: Collection[str] = (),
         files: Collection[str] | None = None,
+        positions: str | None = None,
     ) -> QueryStats:
         """File by file when the statement maps each line on its own (adapters/local/line_wise.py):
         each file (or run of small files, `item_groups`) in its own one-thread connection, which
         numbers a file's lines in order, as many at once as DuckDB has threads, each writing its
         own part of `target`. A statement that only extracts from each line's JSON reads files
-        without blank lines through DuckDB's NDJSON reader (adapters/local/typed_lines.py)."""
+        without blank lines through DuckDB's NDJSON reader (adapters/local/typed_lines.py); one
+        over a few `positions` reads just those lines of a file read in place
+        (adapters/local/line_fetch.py)."""
         if not maps_each_row(sql, lines):
             return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
         started = time.perf_counter()
-        wanted = None if files is None else set(files)
-        items = [i for i in self._line_items(inputs[lines]) if wanted is None or i.source_file in (wanted | {None})]
+        chosen = None if files is None else set(files)
+        items = [i for i in self._line_items(inputs[lines]) if chosen is None or i.source_file in (chosen | {None})]
         others = {name: table for name, table in inputs.items() if name != lines}
         reads = self._used(sql, others)
         select = self._transpile(sql, sql_name, valid_json)  # once: the same SQL for every group
         typed = typed_select(select, "line")
+        wanted = self._positions(inputs[positions], sql_name) if positions else None
+        starts = {item.index: self._block_starts(item, wanted) if wanted is not None else None for item in items}
+        fetched = [item for item in items if starts[item.index] is not None]
+        items_read = [item for item in items if starts[item.index] is None]
 
         def run(write: PartWriter, group: Sequence[LineItem]) -> int:
             name = part_name(group[0].index if group else 0)
@@ -377,19 +389,54 @@ class DuckDBSqlEngine(SqlEngine):
                 return write(conn, select, name, sql_name)
 
         if typed is None:
-            groups = item_groups(items)
+            groups = item_groups(items_read)
         else:  # a group is read one way: its files all typed, or all as text
-            groups = item_groups([i for i in items if i.typed_readable])
-            groups += item_groups([i for i in items if not i.typed_readable])
-        with self._parts(target) as write:
-            if not groups:  # an empty table, with the statement's columns
+            groups = item_groups([i for i in items_read if i.typed_readable])
+            groups += item_groups([i for i in items_read if not i.typed_readable])
+        workers = max(1, min(len(groups) + len(fetched), self.threads or os.cpu_count() or 1))
+        with self._parts(target) as write, ThreadPoolExecutor(workers, thread_name_prefix="duckdb-lines") as pool:
+            rows = 0
+            if fetched:  # the few wanted lines of all these files in one statement: one part
+                read = pool.map(lambda item: self._fetch(item, starts[item.index] or (), wanted or {}), fetched)
+                lines_read = pa.concat_tables(read)
+                with self._connection(reads, target) as conn:
+                    self._bind_inputs(conn, sql, inputs, sql_name, (lines, fetched), fetched=lines_read)
+                    rows += write(conn, select, part_name(fetched[0].index), sql_name)
+            if groups:
+                rows += sum(pool.map(lambda group: run(write, group), groups))
+            elif not fetched:  # an empty table, with the statement's columns
                 rows = run(write, [])
-            else:
-                workers = max(1, min(len(groups), self.threads or os.cpu_count() or 1))
-                with ThreadPoolExecutor(workers, thread_name_prefix="duckdb-lines") as pool:
-                    rows = sum(pool.map(lambda group: run(write, group), groups))
         scanned = self._input_bytes(reads) + sum(item.size for item in items)
         return QueryStats(rows=rows, bytes_scanned=scanned, seconds=time.perf_counter() - started)
+
+    @staticmethod
+    def _block_starts(item: LineItem, wanted: Mapping[str, Sequence[int]]) -> Sequence[int] | None:
+        """Where `item`'s blocks start, if its wanted lines are to be read from there: a file
+        read in place whose offsets ingest noted, wanting lines from at most a quarter of its
+        blocks (more, and reading it whole is as cheap)."""
+        if item.in_place is None or item.offsets is None or item.source_file is None:
+            return None
+        if len(wanted.get(item.source_file, ())) * 4 > item.blocks:
+            return None
+        return read_starts(Path(item.offsets), item.blocks)
+
+    @staticmethod
+    def _fetch(item: LineItem, starts: Sequence[int], wanted: Mapping[str, Sequence[int]]) -> pa.Table:
+        """The lines of `item` that `wanted` lists, each read from its block's offset."""
+        place, source_file = item.in_place, item.source_file
+        assert place is not None and source_file is not None
+        fetched = fetch_lines(source_file, place.path, starts, item.block_lines, wanted.get(source_file, ()))
+        place.check(source_file)  # the same file before and while it was read
+        return fetched
+
+    def _positions(self, table: TableRef, sql_name: str) -> dict[str, list[int]]:
+        """`table`'s (source_file, line_number) rows as file -> line numbers."""
+        found = self.query(
+            "SELECT source_file, list(line_number) AS numbers FROM {{ positions }} GROUP BY source_file",
+            {"positions": table},
+            sql_name=sql_name,
+        ).to_pydict()
+        return dict(zip(found["source_file"], found["numbers"], strict=True))
 
     def source_fingerprint(self, source: str) -> str:
         listing = [(f.name, f.size, f.version) for f in self._sources(source)]

@@ -6,13 +6,24 @@ See adapters/local/line_items.py for why: only a file DuckDB cannot read exactly
 from __future__ import annotations
 
 import uuid
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
-from adapters.local.line_items import RECORD_SUFFIX, InPlace, LineItem, count_in_place, items_of, part_name, record_name
+from adapters.local.line_fetch import BLOCK_LINES, block_starts
+from adapters.local.line_items import (
+    RECORD_SUFFIX,
+    InPlace,
+    LineItem,
+    count_in_place,
+    items_of,
+    offsets_name,
+    part_name,
+    record_name,
+)
 from adapters.local.paths import TEMP_MARK
 from adapters.shared.lines import RAW_SCHEMA, iter_line_batches
 from adapters.shared.source_files import SourceFile, compression_of
@@ -29,12 +40,26 @@ def ingest_file(item: IngestItem, folder: Path) -> int:
     if not path.is_file():
         raise DataQualityError(f"source file {item.source_file} is gone since the run planned its ingest")
     record, part = folder / record_name(item.index), folder / part_name(item.index)
+    offsets = folder / offsets_name(item.index)
     record.unlink(missing_ok=True)
+    offsets.unlink(missing_ok=True)
     counted = _count_in_place(path)
     if counted is not None:
-        lines, blank, place = counted
+        lines, blank, place, starts = counted
         part.unlink(missing_ok=True)
-        done = LineItem(item.index, item.source_file, lines, in_place=place, blank_lines=blank)
+        if starts is not None:
+            _replace_file(offsets, lambda temporary: temporary.write_bytes(starts.tobytes()))
+        noted = None if starts is None else str(offsets)
+        done = LineItem(
+            item.index,
+            item.source_file,
+            lines,
+            in_place=place,
+            blank_lines=blank,
+            offsets=noted,
+            blocks=len(starts or ()),
+            block_lines=BLOCK_LINES,
+        )
     else:
         source = SourceFile(item.source_file, item.size, "", lambda: path.open("rb"), local_path=path)
         lines = _replace_file(part, lambda temporary: _copy_lines(source, temporary))
@@ -44,22 +69,23 @@ def ingest_file(item: IngestItem, folder: Path) -> int:
 
 
 def local_line_items(folder: Path) -> list[LineItem]:
-    records = {p.name: p.read_bytes() for p in folder.glob(f"*{RECORD_SUFFIX}")}
+    records = {str(p): p.read_bytes() for p in folder.glob(f"*{RECORD_SUFFIX}")}
     parts = {str(p): p.stat().st_size for p in folder.glob("part-*.parquet")}
     return items_of(records, parts)
 
 
-def _count_in_place(path: Path) -> tuple[int, int, InPlace] | None:
-    """(lines, blank lines, the file's identity) if DuckDB reads the file exactly, else None."""
+def _count_in_place(path: Path) -> tuple[int, int, InPlace, array[int] | None] | None:
+    """(lines, blank lines, the file's identity, where each block of lines starts) if DuckDB
+    reads the file exactly, else None."""
     if compression_of(path.name) is not None:
         return None
     place = InPlace.of(path)
     try:
-        lines, blank = count_in_place(path)
+        lines, blank, block_bytes = count_in_place(path, BLOCK_LINES)
     except duckdb.Error:
         return None
     place.check(str(path))  # not changed while it was counted
-    return lines, blank, place
+    return lines, blank, place, block_starts(block_bytes, place.size)
 
 
 def _copy_lines(source: SourceFile, out: Path) -> int:

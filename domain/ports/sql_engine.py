@@ -160,6 +160,7 @@ class SqlEngine(abc.ABC):
         sql_name: str,
         valid_json: Collection[str] = (),
         files: Collection[str] | None = None,
+        positions: str | None = None,
     ) -> QueryStats:
         """`materialize` for a statement over the lines of the source: `inputs[lines]` is the
         table `ingest_items` made. Where the statement maps each line on its own (no aggregate,
@@ -168,7 +169,9 @@ class SqlEngine(abc.ABC):
         file's lines wherever it keeps them; otherwise, or if it prefers, it runs it whole.
 
         `files`: the caller knows that lines of other source files give no result rows, so an
-        engine may leave those files unread (None: every file)."""
+        engine may leave those files unread (None: every file). `positions`: the input (of
+        `source_file`, `line_number`) the statement joins the lines to, so that only the lines
+        it lists give result rows: an engine may read just those lines."""
 
     @abc.abstractmethod
     def forget(self, table: TableRef) -> bool:

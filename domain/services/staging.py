@@ -180,6 +180,7 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
         {**raw, "rejected_lines": layout.rejected_lines},
         lines="raw",
         files=[str(f) for f in files.to_pylist()],
+        positions="rejected_lines",
         sql_name="staging rejects",
     )
     user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})

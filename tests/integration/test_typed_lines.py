@@ -167,7 +167,7 @@ def test_every_line_the_reader_skips_is_counted_blank_at_ingest(line: str, tmp_p
         "ignore_errors = true, columns = {'json': 'STRUCT(id VARCHAR)'})"
     )
     assert read.fetchall() == [(4,)]  # the skipped line alone gives no row
-    assert count_in_place(path) == (5, 1)
+    assert count_in_place(path, 2)[:2] == (5, 1)
 
 
 def test_a_failing_typed_statement_is_run_again_over_the_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,6 +172,7 @@ class FakeSqlEngine(SqlEngine):
         sql_name: str,
         valid_json: Collection[str] = (),
         files: Collection[str] | None = None,
+        positions: str | None = None,
     ) -> QueryStats:
         self.line_statements.append((target, lines, None if files is None else sorted(files)))
         return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
