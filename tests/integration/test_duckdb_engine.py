@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.local import duckdb_engine
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from domain.errors import DataQualityError, QueryError
 from domain.ports.sql_engine import TableRef
@@ -80,13 +81,35 @@ def test_sample_is_capped_and_repeatable(engine: DuckDBSqlEngine, tmp_path: Path
     assert first.num_rows == 100 and first.equals(again) and not first.equals(other)
 
 
-def test_sample_is_the_top_n_by_seeded_hash(engine: DuckDBSqlEngine, tmp_path: Path) -> None:
-    # The cut-off form must keep exactly the rows, in the order, of the plain definition; ids
-    # repeat so that hashes tie and the key breaks the ties.
+@pytest.mark.parametrize(
+    ("overdraw", "spare", "exact_query"),
+    [(1.2, 1000, False), (1.5, 0, False), (0.01, 0, True)],  # all pass; about 150 of 1000; too few
+)
+def test_sample_is_the_top_n_by_seeded_hash(
+    engine: DuckDBSqlEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    overdraw: float,
+    spare: int,
+    exact_query: bool,
+) -> None:
+    # The bounded and the cut-off forms must keep exactly the rows, in the order, of the plain
+    # definition; ids repeat so that hashes tie and the key breaks the ties.
+    monkeypatch.setattr(duckdb_engine, "SAMPLE_OVERDRAW", overdraw)
+    monkeypatch.setattr(duckdb_engine, "SAMPLE_SPARE_ROWS", spare)
     write(tmp_path / "in.jsonl", [b'{"id": %d}' % (i % 300) for i in range(1000)])
     engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
     sql = "SELECT CAST(line_number % 300 AS VARCHAR) AS k, line_number FROM {{ raw }}"
+    statements: list[str] = []
+    arrow = engine._arrow
+
+    def spy(conn: object, select: str, sql_name: str) -> object:
+        statements.append(select)
+        return arrow(conn, select, sql_name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_arrow", spy)
     sample = engine.sample(sql, {"raw": RAW}, rows=100, key="k", seed=7, sql_name="t")
+    assert any(s.startswith("WITH keyed") for s in statements) == exact_query
     plain = engine.query(
         f"SELECT * FROM ({sql}) ORDER BY hash(CAST(k AS VARCHAR) || '7'), k LIMIT 100", {"raw": RAW}, sql_name="t"
     )
