@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from adapters.local.duckdb_sandbox import check_select_only, confined_connection
+from adapters.local.hidden_rows import folder_select
 from adapters.local.paths import resolve_key
 from domain.errors import QueryError
 from domain.identifiers import check_identifier, is_identifier
@@ -94,7 +95,8 @@ class DuckDBCatalog(Catalog):
             conn.execute("COMMIT")
 
     def _files(self, location: str) -> str:
-        return f"read_parquet('{self._glob(location)}', hive_partitioning = false)"
+        """The table at `location` as a sub-query (hidden rows and columns left out: hidden_rows.py)."""
+        return f"({folder_select(resolve_key(self.root, location), hive=False)})"
 
     def _select(self, table: TableVersion) -> str:
         """What the view shows: the files, or the base table's columns then the added ones,
@@ -175,12 +177,8 @@ class DuckDBCatalog(Catalog):
                 except duckdb.Error as exc:  # its files are gone: said if the query names it
                     unreadable[view.split('"')[1] if '"' in view else view] = str(exc)
             for name, folder in run_tables.items():
-                hive = "true" if name in ("scoring", "predictions") else "false"
-                glob = str(folder / "**" / "*.parquet").replace("'", "''")
-                conn.execute(
-                    f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM '
-                    f"read_parquet('{glob}', hive_partitioning = {hive})"
-                )
+                hive = name in ("scoring", "predictions")
+                conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {folder_select(folder, hive)}')
             try:
                 return conn.sql(sql).to_arrow_table()
             except duckdb.Error as exc:  # the user's SQL: say what DuckDB said, no traceback

@@ -30,6 +30,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from adapters.local.hidden_rows import DOC_ID, HIDDEN, ITEM, LINE
 from adapters.local.line_items import LineItem, quote
 
 # Lines longer than DuckDB's reader accepts by default (16 MB) are read too.
@@ -194,3 +195,37 @@ def typed_lines_sql(item: LineItem, struct_type: str) -> str:
     place without blank lines (`LineItem.typed_readable`), whose n-th row is its n-th line."""
     assert item.in_place is not None and item.source_file is not None and item.blank_lines == 0
     return numbered_reader_sql(item.source_file, item.in_place.path, struct_type)
+
+
+def records_sql(item: LineItem, struct_type: str, id_field: str) -> str:
+    """The lines of `item` (`LineItem.typed_readable`) whose JSON has the id `id_field`, as rows
+    of the raw table plus the hidden columns of adapters/local/hidden_rows.py: staging in one
+    pass. The id is the struct's VARCHAR field, which equals `TRY(line ->> '$.id')`
+    (tests/integration/test_typed_lines.py), as the line index reads it."""
+    key = quote(id_field)
+    return (
+        f"SELECT source_file, line_number, line, problem, {int(item.index)} AS {ITEM}, line_number AS {LINE}, "
+        f"struct_extract(line, {key}) AS {DOC_ID} FROM ({typed_lines_sql(item, struct_type)}) "
+        f"WHERE struct_extract(line, {key}) IS NOT NULL"
+    )
+
+
+def with_hidden_columns(sql: str) -> str | None:
+    """`sql` (DuckDB) with the hidden columns appended to its result's select list, for a
+    result that is one SELECT without `*`, DISTINCT or GROUP BY; None otherwise. They reach it
+    only if its sub-queries pass the source's columns up (`SELECT *`): DuckDB's binder says
+    whether they do."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except ParseError:
+        return None
+    results = _result_selects(tree)
+    if len(results) != 1 or not isinstance(results[0], exp.Select):
+        return None
+    select = results[0]
+    if select.args.get("distinct") or select.args.get("group") or select.args.get("having"):
+        return None
+    if any(isinstance(e, exp.Star) or isinstance(e.this, exp.Star) for e in select.expressions):
+        return None
+    select.select(*(exp.column(name) for name in HIDDEN), copy=False)
+    return tree.sql(dialect="duckdb")

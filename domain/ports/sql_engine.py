@@ -79,6 +79,10 @@ class IngestItem:
         )
 
 
+# The line index's reason for a line without an id, until its text tells why (staging).
+NO_ID = "no_id"
+
+
 class SqlEngine(abc.ABC):
     """Executes SELECT statements written in the Athena (Trino) dialect.
 
@@ -172,6 +176,31 @@ class SqlEngine(abc.ABC):
         engine may leave those files unread (None: every file). `positions`: the input (of
         `source_file`, `line_number`) the statement joins the lines to, so that only the lines
         it lists give result rows: an engine may read just those lines."""
+
+    def stage_lines(
+        self,
+        target: TableRef,
+        index: TableRef,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        lines: str,
+        id_field: str,
+        sql_name: str,
+    ) -> tuple[QueryStats, QueryStats] | None:
+        """Optionally, staging's two readings of the lines in one: `sql` (the staging SELECT,
+        its source every line of `inputs[lines]` whose JSON has the id `id_field`, repeated ids
+        included) materialised at `target`, and at `index` what the line index statement gives
+        for those lines (`line_index_sql`: a line without an id has the reason NO_ID).
+        Returns the index's and the SELECT's stats; the rows of lines the caller then rejects
+        stay in `target`, unreadable, until `exclude_lines`. None (the default): the engine
+        does not, nothing was written, and the caller runs the statements one by one."""
+        return None
+
+    def exclude_lines(self, target: TableRef, positions: TableRef) -> None:
+        """Leave out of `target` (written by `stage_lines`) the rows of the lines `positions`
+        (source_file, line_number) lists, and make it readable."""
+        raise NotImplementedError(f"{type(self).__name__} does not stage lines in one pass")
 
     @abc.abstractmethod
     def forget(self, table: TableRef) -> bool:

@@ -2,8 +2,10 @@
 
 Nothing is dropped silently: each source line ends up either staged or rejected with a
 reason, file and line number, and `source lines = staged + rejected` is checked, not
-assumed. The classification SQL is the domain's own; the user's staging SELECT only ever
-sees lines that are JSON objects with an id that appears for the first time.
+assumed. The classification SQL is the domain's own; the staging table holds the user's
+SELECT over lines that are JSON objects with an id that appears for the first time (an engine
+that reads each line once runs the SELECT over every line with an id, then leaves out the rows
+of the lines rejected: SqlEngine.stage_lines).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from domain.context import RunContext
 from domain.errors import DataQualityError, StageError
-from domain.ports.sql_engine import IngestStats
+from domain.ports.sql_engine import NO_ID, IngestStats
 from domain.services import ingest
 from domain.sql import substitute
 
@@ -23,8 +25,6 @@ _PROBLEM_REASONS = {
     "invalid_utf8": "not valid UTF-8",
     "truncated_gzip": "compressed file (gzip or bz2) is cut short; this is the unfinished last line",
 }
-# The line index's code for a line without an id, until its text tells why (rejects_sql).
-NO_ID = "no_id"
 
 
 def line_index_sql(id_field: str) -> str:
@@ -152,16 +152,31 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
 
     Three statements read the lines themselves, each mapping every line on its own, so an
     engine may run them file by file over the files where they are (materialize_lines): the
-    line index (every line parsed once), the rejects' text (only files with a reject), and
-    the user's SELECT (every line not rejected).
+    line index (every line parsed once), the rejects' text (only the rejected lines), and the
+    user's SELECT (every line not rejected). An engine that can reads each line once for the
+    index and the SELECT (stage_lines), and leaves out the rows of rejected lines after.
     """
     spec, layout, engine = ctx.spec, ctx.layout, ctx.ports.engine
     if source.lines == 0:
         raise DataQualityError(f"the source {spec.source.path} holds no lines ({source.files} files)")
     raw = {"raw": layout.raw}
-    index = engine.materialize_lines(
-        layout.line_index, line_index_sql(ctx.id_column), raw, lines="raw", sql_name="staging line index"
+    # Where the engine can, each line is read once for the staged rows and the index (those of
+    # lines rejected below are then left out); otherwise the index, then the SELECT.
+    one_pass = engine.stage_lines(
+        layout.staging,
+        layout.line_index,
+        substitute(spec.sql.staging_sql, {"source": "(SELECT * FROM {{ raw }})"}),
+        raw,
+        lines="raw",
+        id_field=ctx.id_column,
+        sql_name=spec.sql.staging,
     )
+    if one_pass is None:
+        index = engine.materialize_lines(
+            layout.line_index, line_index_sql(ctx.id_column), raw, lines="raw", sql_name="staging line index"
+        )
+    else:
+        index = one_pass[0]
     _check_line_index(ctx, index.rows, source.lines)
     classified = engine.materialize(
         layout.rejected_lines,
@@ -183,12 +198,17 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
         positions="rejected_lines",
         sql_name="staging rejects",
     )
-    user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
-    inputs = {**raw, "rejects": layout.rejects}
-    # Every line the SELECT sees is JSON: the line index checked it (valid_records_sql).
-    staged = engine.materialize_lines(
-        layout.staging, user_sql, inputs, lines="raw", sql_name=spec.sql.staging, valid_json=("line",)
-    )
+    if one_pass is None:
+        user_sql = substitute(spec.sql.staging_sql, {"source": valid_records_sql()})
+        inputs = {**raw, "rejects": layout.rejects}
+        # Every line the SELECT sees is JSON: the line index checked it (valid_records_sql).
+        staged = engine.materialize_lines(
+            layout.staging, user_sql, inputs, lines="raw", sql_name=spec.sql.staging, valid_json=("line",)
+        )
+    else:
+        _check_rows_for_every_record(ctx)
+        engine.exclude_lines(layout.staging, layout.rejected_lines)
+        staged = one_pass[1]
     counts = _counts(ctx)
     _reconcile(ctx, source.lines, counts)
     scanned = (index, classified, rejects, staged)
@@ -203,6 +223,24 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
     }
     _check_reject_ratio(ctx, source.lines, counts["rejected"])
     return report
+
+
+def _check_rows_for_every_record(ctx: RunContext) -> None:
+    """In one pass, a line the SELECT gave no row looks like a line without an id: the rejects
+    read those lines' text, so a line there that has an id after all is the SELECT's doing."""
+    dropped = ctx.ports.engine.query(
+        "SELECT source_file, line_number FROM {{ rejects }} WHERE reason_code <> 'duplicate_id' AND "
+        f"TRY(json_extract_scalar(line, '$.{ctx.id_column}')) IS NOT NULL ORDER BY source_file, line_number LIMIT 3",
+        {"rejects": ctx.layout.rejects},
+        sql_name="staging check",
+    ).to_pylist()
+    if dropped:
+        where = "; ".join(f"{r['source_file']}:{r['line_number']}" for r in dropped)
+        raise StageError(
+            "staging",
+            f"{ctx.spec.sql.staging} returned no row for records with an id (first: {where}); it must "
+            "return exactly one row per record of {{ source }} (no WHERE filter, no joins that drop rows)",
+        )
 
 
 def _check_line_index(ctx: RunContext, rows: int | None, lines: int) -> None:

@@ -70,20 +70,29 @@ def write_project(folder: Path, extra_lines: list[str]) -> Path:
 
 
 def staged(
-    folder: Path, *, typed: bool, monkeypatch: pytest.MonkeyPatch
-) -> tuple[list[Any], list[Any], int, list[Any]]:
-    """(staged rows, rejects, file readings by the typed reader, line index) of a fresh staging run."""
+    folder: Path, *, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[Any], list[Any], int, list[Any], bool]:
+    """(staged rows, rejects, file readings by the typed reader as two statements, line index,
+    whether staging read each line once) of a fresh staging run. `mode`: "one_pass" (as runs
+    stage), "typed" (the index and the SELECT, each through the typed reader) or "text"."""
     shutil.rmtree(folder / "lake", ignore_errors=True)
     read_typed: list[str] = []
-    original = DuckDBSqlEngine._bind_typed_lines
+    one_pass: list[bool] = []
+    original, stage_lines = DuckDBSqlEngine._bind_typed_lines, DuckDBSqlEngine.stage_lines
 
     def spy(self: DuckDBSqlEngine, conn: duckdb.DuckDBPyConnection, view: str, items: Any, struct: str) -> None:
         read_typed.extend(str(item.source_file) for item in items)
         original(self, conn, view, items, struct)
 
+    def spy_one_pass(self: DuckDBSqlEngine, *args: Any, **kwargs: Any) -> Any:
+        done = stage_lines(self, *args, **kwargs) if mode == "one_pass" else None
+        one_pass.append(done is not None)
+        return done
+
     with monkeypatch.context() as patch:
         patch.setattr(DuckDBSqlEngine, "_bind_typed_lines", spy)
-        if not typed:
+        patch.setattr(DuckDBSqlEngine, "stage_lines", spy_one_pass)
+        if mode == "text":
             patch.setattr(duckdb_engine, "typed_select", lambda sql, column: None)
         ctx = staging_context(folder)
         run_staging(ctx)
@@ -94,7 +103,8 @@ def staged(
         return list(found.to_pylist())
 
     index = rows(ctx.layout.line_index, "source_file, line_number")
-    return rows(ctx.layout.staging, "id"), rows(ctx.layout.rejects, "source_file, line_number"), len(read_typed), index
+    staged_rows = rows(ctx.layout.staging, "id")
+    return staged_rows, rows(ctx.layout.rejects, "source_file, line_number"), len(read_typed), index, one_pass == [True]
 
 
 @pytest.fixture
@@ -105,11 +115,15 @@ def project(tmp_path: Path) -> Iterator[Path]:
 def test_the_typed_reader_stages_every_kind_of_line_as_the_text_reader_does(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    typed_rows, typed_rejects, typed_files, typed_index = staged(project, typed=True, monkeypatch=monkeypatch)
-    text_rows, text_rejects, text_files, text_index = staged(project, typed=False, monkeypatch=monkeypatch)
+    """Each line read once (staged rows and index from one reading), or by two statements
+    through the typed reader, or as text: the same index, staged rows and rejects."""
+    once_rows, once_rejects, once_files, once_index, once = staged(project, mode="one_pass", monkeypatch=monkeypatch)
+    typed_rows, typed_rejects, typed_files, typed_index, _ = staged(project, mode="typed", monkeypatch=monkeypatch)
+    text_rows, text_rejects, text_files, text_index, _ = staged(project, mode="text", monkeypatch=monkeypatch)
+    assert once and once_files == 0  # read once, by the one-pass statement
     assert (typed_files, text_files) == (6, 0)  # the three files, for the line index and the SELECT
-    assert typed_index == text_index and len(typed_index) == 1500 + len(TRICKY)
-    assert typed_rows == text_rows and typed_rejects == text_rejects
+    assert once_index == typed_index == text_index and len(typed_index) == 1500 + len(TRICKY)
+    assert once_rows == typed_rows == text_rows and once_rejects == typed_rejects == text_rejects
     by_id = {row["id"]: row for row in typed_rows}
     assert by_id["t-1"]["skills"] is None and by_id["t-1"]["age"] == 41  # a wrong type: that field NULL
     assert by_id["t-16"]["full_name"] == "tab before, spaces after"
@@ -120,8 +134,11 @@ def test_a_file_with_a_blank_line_is_read_as_text(project: Path, monkeypatch: py
     """The reader skips a line of whitespace, which would shift every later line's number."""
     with (project / "data" / "profiles-00002.jsonl").open("a") as out:
         out.write(" \t\n" + json.dumps({"id": "after-the-blank", "age": 50}) + "\n")
-    typed_rows, typed_rejects, typed_files, typed_index = staged(project, typed=True, monkeypatch=monkeypatch)
-    text_rows, text_rejects, _, text_index = staged(project, typed=False, monkeypatch=monkeypatch)
+    typed_rows, typed_rejects, typed_files, typed_index, once = staged(
+        project, mode="one_pass", monkeypatch=monkeypatch
+    )
+    text_rows, text_rejects, _, text_index, _ = staged(project, mode="text", monkeypatch=monkeypatch)
+    assert not once  # a file the typed reader cannot read: every line read as before
     assert typed_files == 4 and typed_index == text_index  # two files, twice each
     assert typed_rows == text_rows and typed_rejects == text_rejects
     after = next(row for row in typed_rows if row["id"] == "after-the-blank")
@@ -173,8 +190,8 @@ def test_every_line_the_reader_skips_is_counted_blank_at_ingest(line: str, tmp_p
 def test_a_failing_typed_statement_is_run_again_over_the_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = write_project(tmp_path, [])
     monkeypatch.setattr(duckdb_engine, "typed_lines_sql", lambda item, struct: "SELECT no_such_column")
-    text_rows, text_rejects, _, _ = staged(project, typed=False, monkeypatch=monkeypatch)
-    rows, rejects, typed_files, _ = staged(project, typed=True, monkeypatch=monkeypatch)
+    text_rows, text_rejects, _, _, _ = staged(project, mode="text", monkeypatch=monkeypatch)
+    rows, rejects, typed_files, _, _ = staged(project, mode="typed", monkeypatch=monkeypatch)
     assert typed_files == 6 and rows == text_rows and rejects == text_rejects
 
 
