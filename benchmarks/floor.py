@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_engine import PARQUET_OPTIONS
 from adapters.local.line_items import CSV_AS_LINES, quote
+from adapters.local.seeded_sample import seeded_sample
 from adapters.local.typed_lines import TypedSelect, numbered_reader_sql, typed_select
 from adapters.shared.source_files import compression_of, source_files
 from benchmarks.child_cli import spec_work_main
@@ -139,23 +140,27 @@ def run_floor(spec_file: Path, work: Path) -> dict[str, Any]:
     counts["feature_rows"] = _copy(con, features_sql, features)
     t = _timed(phases, "features", t)
     con.execute(f"CREATE TEMP VIEW features AS SELECT * FROM read_parquet({quote(str(features))})")
+
+    def fetch(query: str) -> pa.Table:
+        return con.sql(query).to_arrow_table()
+
     # The pipeline's sample: a seeded hash of the id orders the labelled rows (DuckDBSqlEngine.sample).
-    sample = con.sql(
-        f"SELECT * FROM features WHERE {label} IS NOT NULL "
-        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {quote(str(spec.model.seed))}), {id_col} "
-        f"LIMIT {int(spec.model.training_sample_cap)}"
-    ).to_arrow_table()
+    seed = spec.model.seed
+    sample = seeded_sample(
+        fetch,
+        f"SELECT * FROM features WHERE {label} IS NOT NULL",
+        rows=spec.model.training_sample_cap,
+        key=id_col,
+        seed=seed,
+    )
     t = _timed(phases, "training_sample", t)
     model, metrics = fit(sample, id_col, spec.model)
     blob = model.to_bytes()
     (work / "model.joblib").write_bytes(blob)
     counts["training_rows"] = sample.num_rows
     t = _timed(phases, "training", t)
-    scoring_sample = con.sql(
-        f"SELECT * FROM features WHERE {label} IS NULL "
-        f"ORDER BY hash(CAST({id_col} AS VARCHAR) || {quote(str(spec.model.seed))}), {id_col} "
-        f"LIMIT {DRIFT_SAMPLE_ROWS}"
-    ).to_arrow_table()
+    scoring = f"SELECT * FROM features WHERE {label} IS NULL"
+    scoring_sample = seeded_sample(fetch, scoring, rows=DRIFT_SAMPLE_ROWS, key=id_col, seed=seed)
     diagnose(model, sample, label, spec.model, scoring_sample if scoring_sample.num_rows else None)
     t = _timed(phases, "diagnostics", t)
     counts["predicted_rows"] = _predict(

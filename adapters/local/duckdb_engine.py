@@ -36,6 +36,7 @@ from adapters.local.line_items import (
 from adapters.local.line_wise import maps_each_row
 from adapters.local.local_lines import ingest_file, local_line_items
 from adapters.local.paths import RETIRED_MARK, TEMP_MARK, resolve_key
+from adapters.local.seeded_sample import seeded_sample
 from adapters.local.typed_lines import TypedSelect, records_sql, typed_lines_sql, typed_select, with_hidden_columns
 from adapters.shared.source_files import SourceFile, local_sources
 from domain.errors import QueryError
@@ -47,10 +48,6 @@ from domain.sql import strip_statement
 # thread, and 122,880 rows of wide JSON-derived columns is ~200 MB each. Measured on the 1M
 # aggregation: 1.33 GB peak with the default, 0.82 GB with 32 MB row groups, same time.
 PARQUET_OPTIONS = "FORMAT PARQUET, COMPRESSION SNAPPY, ROW_GROUP_SIZE_BYTES '32MB', ROW_GROUP_SIZE 1000000"
-# The fast sample's bound lets through about this many times the rows wanted, plus a few, so
-# that it holds them all unless the hashes are very unevenly spread (then: the exact query).
-SAMPLE_OVERDRAW = 1.2
-SAMPLE_SPARE_ROWS = 1000
 # Writes one part of a table: (connection, SELECT, part file name, SQL name) -> rows written.
 PartWriter = Callable[[duckdb.DuckDBPyConnection, str, str, str], int]
 
@@ -639,33 +636,6 @@ class DuckDBSqlEngine(SqlEngine):
     ) -> pa.Table:
         with self._connection(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
-            # Ordering by a seeded hash of the key gives the same sample on every run and
-            # every thread count (DuckDB's reservoir sampling is only repeatable single-threaded).
-            keyed = f"SELECT *, hash(CAST({key} AS VARCHAR) || {quote(str(seed))}) AS __sample_hash FROM ({select})"
-            ordered = f"ORDER BY __sample_hash, {key} LIMIT {int(rows)}"
-            # First over the rows whose hash is under a bound that about 1.2x `rows` of the
-            # population pass (its size counted first, from the columns its filter reads): one
-            # scan. When at least `rows` pass, the `rows` smallest hashes are all among them, so
-            # the sample is the one the exact query below gives (0.38-0.45 s against 0.70-0.83 s
-            # for the example's training and drift samples at 10M rows, identical).
-            counted = self._arrow(conn, f"SELECT count(*) AS n FROM ({select}) AS population", sql_name)
-            population = int(counted.column(0)[0].as_py())
-            share = min(1.0, (rows * SAMPLE_OVERDRAW + SAMPLE_SPARE_ROWS) / max(population, 1))
-            bound = min(int(share * 2**64), 2**64 - 1)
-            sampled = self._arrow(
-                conn,
-                f"SELECT * EXCLUDE (__sample_hash) FROM ({keyed}) WHERE __sample_hash <= {bound}::UBIGINT {ordered}",
-                sql_name,
+            return seeded_sample(
+                lambda query: self._arrow(conn, query, sql_name), select, rows=rows, key=key, seed=seed
             )
-            if sampled.num_rows >= min(rows, population):
-                return sampled
-            # Fewer passed (unlikely): the cut-off hash found over the hashes alone, then only
-            # the rows at or under it kept whole and ordered: the same rows in the same order as
-            # a top-N over whole rows, which held 0.84 GB at 10M rows (this: 0.30 GB).
-            exact = (
-                f"WITH keyed AS ({keyed}) "
-                f"SELECT * EXCLUDE (__sample_hash) FROM keyed WHERE __sample_hash <= "
-                f"(SELECT max(__sample_hash) FROM (SELECT __sample_hash FROM keyed ORDER BY __sample_hash "
-                f"LIMIT {int(rows)})) {ordered}"
-            )
-            return self._arrow(conn, exact, sql_name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.local import duckdb_engine
+from adapters.local import seeded_sample
 from adapters.local.duckdb_engine import DuckDBSqlEngine
 from domain.errors import DataQualityError, QueryError
 from domain.ports.sql_engine import TableRef
@@ -95,8 +95,8 @@ def test_sample_is_the_top_n_by_seeded_hash(
 ) -> None:
     # The bounded and the cut-off forms must keep exactly the rows, in the order, of the plain
     # definition; ids repeat so that hashes tie and the key breaks the ties.
-    monkeypatch.setattr(duckdb_engine, "SAMPLE_OVERDRAW", overdraw)
-    monkeypatch.setattr(duckdb_engine, "SAMPLE_SPARE_ROWS", spare)
+    monkeypatch.setattr(seeded_sample, "SAMPLE_OVERDRAW", overdraw)
+    monkeypatch.setattr(seeded_sample, "SAMPLE_SPARE_ROWS", spare)
     write(tmp_path / "in.jsonl", [b'{"id": %d}' % (i % 300) for i in range(1000)])
     engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
     sql = "SELECT CAST(line_number % 300 AS VARCHAR) AS k, line_number FROM {{ raw }}"
