@@ -18,12 +18,21 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from adapters.local.dialect import athena_to_duckdb
 from adapters.local.duckdb_sandbox import confined_connection
-from adapters.local.hidden_rows import DOC_ID, EXCLUDED, ITEM, ITEMS, LINE, PENDING, folder_select
-from adapters.local.line_fetch import fetch_lines, read_starts
+from adapters.local.hidden_rows import (
+    DOC_ID,
+    EXCLUDED,
+    HIDDEN,
+    ITEM,
+    ITEMS,
+    LINE,
+    PENDING,
+    folder_select,
+    lines_without_row,
+)
+from adapters.local.line_fetch import fetch_item, item_starts
 from adapters.local.line_items import (
     EMPTY_LINES_SQL,
     RECORD_SUFFIX,
@@ -369,7 +378,7 @@ class DuckDBSqlEngine(SqlEngine):
         select = self._transpile(sql, sql_name, valid_json)  # once: the same SQL for every group
         typed = typed_select(select, "line")
         wanted = self._positions(inputs[positions], sql_name) if positions else None
-        starts = {item.index: self._block_starts(item, wanted) if wanted is not None else None for item in items}
+        starts = {item.index: item_starts(item, wanted) if wanted is not None else None for item in items}
         fetched = [item for item in items if starts[item.index] is not None]
         items_read = [item for item in items if starts[item.index] is None]
 
@@ -397,7 +406,7 @@ class DuckDBSqlEngine(SqlEngine):
         with self._parts(target) as write, ThreadPoolExecutor(workers, thread_name_prefix="duckdb-lines") as pool:
             rows = 0
             if fetched:  # the few wanted lines of all these files in one statement: one part
-                read = pool.map(lambda item: self._fetch(item, starts[item.index] or (), wanted or {}), fetched)
+                read = pool.map(lambda item: fetch_item(item, starts[item.index] or (), wanted or {}), fetched)
                 lines_read = pa.concat_tables(read)
                 with self._connection(reads, target) as conn:
                     self._bind_inputs(conn, sql, inputs, sql_name, (lines, fetched), fetched=lines_read)
@@ -478,7 +487,7 @@ class DuckDBSqlEngine(SqlEngine):
         pass, or None when it cannot be."""
         if not items or not all(item.typed_readable and item.source_file is not None for item in items):
             return None
-        if not maps_each_row(sql, lines) or any(name in sql for name in (ITEM, LINE)):
+        if not maps_each_row(sql, lines) or any(name in sql for name in HIDDEN):
             return None
         typed = typed_select(self._transpile(sql, sql_name, ("line",)), "line")
         if typed is None:
@@ -499,7 +508,7 @@ class DuckDBSqlEngine(SqlEngine):
         what is wrong)."""
         items = [item for group in groups for item in group]
         names = pa.array([str(item.source_file) for item in items], pa.string())
-        missing = [self._lines_without_row(folder, group, sql_name) for group in groups]
+        missing = [lines_without_row(folder / part_name(group[0].index), group, sql_name) for group in groups]
         owners = np.concatenate([owner for owner, _ in missing]) if missing else np.array([], np.int64)
         numbers = np.concatenate([number for _, number in missing]) if missing else np.array([], np.int64)
         position = {item.index: k for k, item in enumerate(items)}
@@ -525,31 +534,6 @@ class DuckDBSqlEngine(SqlEngine):
             conn.register("__without_id", without_id)
             return int(self._write(conn, f"{staged}SELECT * FROM __without_id", index, sql_name) or 0)
 
-    @staticmethod
-    def _lines_without_row(folder: Path, group: Sequence[LineItem], sql_name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(item numbers, line numbers) of the lines of `group` its part holds no row for."""
-        counts = np.array([item.lines or 0 for item in group], dtype=np.int64)
-        base = np.concatenate([[0], np.cumsum(counts)])
-        position = {item.index: k for k, item in enumerate(group)}
-        part = folder / part_name(group[0].index)
-        hidden = pq.read_table(part, columns=[ITEM, LINE]) if part.exists() else None
-        seen = np.zeros(int(base[-1]), dtype=np.int64)
-        if hidden is not None and hidden.num_rows:
-            lookup = np.full(max(position) + 1, -1, dtype=np.int64)
-            lookup[list(position)] = list(position.values())
-            item = hidden.column(ITEM).to_numpy()
-            which = lookup[np.clip(item, 0, len(lookup) - 1)]
-            number = hidden.column(LINE).to_numpy()
-            if (item >= len(lookup)).any() or (which < 0).any() or (number < 1).any() or (number > counts[which]).any():
-                raise QueryError("the staging SELECT gave rows for lines its items do not hold", sql_name=sql_name)
-            seen = np.bincount(base[which] + number - 1, minlength=int(base[-1]))
-            if (seen > 1).any():
-                raise QueryError("the staging SELECT gave a line more than one row", sql_name=sql_name)
-        missing = np.flatnonzero(seen == 0)
-        owner = np.searchsorted(base, missing, side="right") - 1
-        indexes = np.array([item.index for item in group], dtype=np.int64)
-        return indexes[owner], missing - base[owner] + 1
-
     def exclude_lines(self, target: TableRef, positions: TableRef) -> None:
         """The rows of the lines `positions` lists (source_file, line_number) left out of
         `target`, a table stage_lines wrote: their list written beside its parts, then the
@@ -567,26 +551,6 @@ class DuckDBSqlEngine(SqlEngine):
             self._run(conn, f"COPY ({select}) TO {quote(str(temporary))} (FORMAT PARQUET)", "staging exclusions")
         temporary.replace(folder / EXCLUDED)
         (folder / PENDING).unlink(missing_ok=True)
-
-    @staticmethod
-    def _block_starts(item: LineItem, wanted: Mapping[str, Sequence[int]]) -> Sequence[int] | None:
-        """Where `item`'s blocks start, if its wanted lines are to be read from there: a file
-        read in place whose offsets ingest noted, wanting lines from at most a quarter of its
-        blocks (more, and reading it whole is as cheap)."""
-        if item.in_place is None or item.offsets is None or item.source_file is None:
-            return None
-        if len(wanted.get(item.source_file, ())) * 4 > item.blocks:
-            return None
-        return read_starts(Path(item.offsets), item.blocks)
-
-    @staticmethod
-    def _fetch(item: LineItem, starts: Sequence[int], wanted: Mapping[str, Sequence[int]]) -> pa.Table:
-        """The lines of `item` that `wanted` lists, each read from its block's offset."""
-        place, source_file = item.in_place, item.source_file
-        assert place is not None and source_file is not None
-        fetched = fetch_lines(source_file, place.path, starts, item.block_lines, wanted.get(source_file, ()))
-        place.check(source_file)  # the same file before and while it was read
-        return fetched
 
     def _positions(self, table: TableRef, sql_name: str) -> dict[str, list[int]]:
         """`table`'s (source_file, line_number) rows as file -> line numbers."""

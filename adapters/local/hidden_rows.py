@@ -13,9 +13,13 @@ read at all: the rows of repeated lines would show.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.local.line_items import quote
+import numpy as np
+import pyarrow.parquet as pq
+
+from adapters.local.line_items import LineItem, quote
 from domain.errors import QueryError
 
 ITEM, LINE, DOC_ID = "__batchml_item", "__batchml_line", "__batchml_id"
@@ -48,3 +52,30 @@ def folder_select(folder: Path, hive: bool) -> str:
         f"SELECT * EXCLUDE ({', '.join(HIDDEN)}) FROM {files} AS p ANTI JOIN "
         f"read_parquet({quote(str(excluded))}) AS x ON x.item = p.{ITEM} AND x.line = p.{LINE}"
     )
+
+
+def lines_without_row(part: Path, group: Sequence[LineItem], sql_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(item numbers, line numbers) of the lines of `group` (the items of the part `part`)
+    that the part holds no row for: the lines without an id. A line with two rows, or a row of
+    no line of the group, is a QueryError: the SELECT did not map each line to one row."""
+    counts = np.array([item.lines or 0 for item in group], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(counts)])
+    position = {item.index: k for k, item in enumerate(group)}
+    hidden = pq.read_table(part, columns=[ITEM, LINE]) if part.exists() else None
+    seen = np.zeros(int(base[-1]), dtype=np.int64)
+    if hidden is not None and hidden.num_rows:
+        lookup = np.full(max(position) + 1, -1, dtype=np.int64)
+        lookup[list(position)] = list(position.values())
+        item = hidden.column(ITEM).to_numpy()
+        known = (item >= 0) & (item < len(lookup))
+        which = lookup[np.where(known, item, 0)]
+        number = hidden.column(LINE).to_numpy()
+        if not known.all() or (which < 0).any() or (number < 1).any() or (number > counts[which]).any():
+            raise QueryError("the staging SELECT gave rows for lines its items do not hold", sql_name=sql_name)
+        seen = np.bincount(base[which] + number - 1, minlength=int(base[-1]))
+        if (seen > 1).any():
+            raise QueryError("the staging SELECT gave a line more than one row", sql_name=sql_name)
+    missing = np.flatnonzero(seen == 0)
+    owner = np.searchsorted(base, missing, side="right") - 1
+    indexes = np.array([item.index for item in group], dtype=np.int64)
+    return indexes[owner], missing - base[owner] + 1

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from adapters.local import local_lines
+from adapters.local import duckdb_engine, local_lines
 from adapters.local.duckdb_engine import DuckDBSqlEngine
-from adapters.local.line_fetch import block_starts, fetch_lines, read_starts
+from adapters.local.line_fetch import block_starts, fetch_item, fetch_lines, read_starts
 from adapters.local.line_items import LineItem, in_place_lines_sql
 from adapters.local.local_lines import local_line_items
 from domain.errors import DataQualityError
@@ -130,7 +130,7 @@ def test_the_rejects_read_only_the_rejected_lines_and_give_what_reading_the_file
         return fetch_lines(source_file, path, starts, block_lines, wanted)
 
     monkeypatch.setattr(engine, "_bind_lines", spy_bind)
-    monkeypatch.setattr("adapters.local.duckdb_engine.fetch_lines", spy_fetch)
+    monkeypatch.setattr("adapters.local.line_fetch.fetch_lines", spy_fetch)
     ctx = staging_context(project, engine)
     report = run_staging(ctx)
     assert report["reject_reasons"] == {"duplicate_id": 1, "empty_line": 1, "invalid_json": 2, "missing_id": 1}
@@ -142,7 +142,7 @@ def test_the_rejects_read_only_the_rejected_lines_and_give_what_reading_the_file
 
     other = _project(project.parent / "whole")
     whole = DuckDBSqlEngine(other / "lake")
-    monkeypatch.setattr(whole, "_block_starts", lambda item, wanted: None)  # every file read whole
+    monkeypatch.setattr(duckdb_engine, "item_starts", lambda item, wanted: None)  # every file read whole
     ctx_whole = staging_context(other, whole)
     run_staging(ctx_whole)
     renamed = [
@@ -154,17 +154,15 @@ def test_the_rejects_read_only_the_rejected_lines_and_give_what_reading_the_file
 def test_a_file_changed_since_ingest_is_an_error_when_its_lines_are_fetched(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = DuckDBSqlEngine(project / "lake")
-    ctx = staging_context(project, engine)
-    fetch = engine._fetch
+    ctx = staging_context(project)
 
     def change_then_fetch(item: LineItem, starts: list[int], wanted: dict[str, list[int]]) -> object:
         path = Path(item.in_place.path)  # type: ignore[union-attr]
         stat = path.stat()
         path.write_bytes(path.read_bytes().replace(b"{oops", b"{OOPS"))  # same size, new content
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-        return fetch(item, starts, wanted)
+        return fetch_item(item, starts, wanted)
 
-    monkeypatch.setattr(engine, "_fetch", change_then_fetch)
+    monkeypatch.setattr(duckdb_engine, "fetch_item", change_then_fetch)
     with pytest.raises(DataQualityError, match=r"b\.jsonl changed while the run was staging it"):
         run_staging(ctx)
