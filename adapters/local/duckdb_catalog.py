@@ -177,8 +177,12 @@ class DuckDBCatalog(Catalog):
                 except duckdb.Error as exc:  # its files are gone: said if the query names it
                     unreadable[view.split('"')[1] if '"' in view else view] = str(exc)
             for name, folder in run_tables.items():
-                hive = name in ("scoring", "predictions")
-                conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {folder_select(folder, hive)}')
+                try:
+                    select = folder_select(folder, name in ("scoring", "predictions"))
+                except QueryError as exc:  # a table its stage left unfinished: said if the query names it
+                    unreadable[name] = str(exc)
+                    continue
+                conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select}')
             try:
                 return conn.sql(sql).to_arrow_table()
             except duckdb.Error as exc:  # the user's SQL: say what DuckDB said, no traceback

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from adapters.local.duckdb_catalog import DuckDBCatalog
@@ -144,6 +145,11 @@ def test_staging_cut_short_before_its_exclusions_leaves_a_table_no_one_reads_and
     assert (folder / PENDING).exists()  # the rows of repeated lines are there, and marked
     with pytest.raises(QueryError, match="unfinished"):
         ctx.ports.engine.query("SELECT count(*) FROM {{ s }}", {"s": ctx.layout.staging}, sql_name="t")
+    catalog = DuckDBCatalog(ctx.ports.engine.root)  # type: ignore[attr-defined]
+    catalog.ensure_table("t", pa.schema([("a", pa.int64())]), "empty/")  # a catalog to query
+    assert catalog.query("SELECT count(*) AS n FROM rejects", run_id="in-place").num_rows == 1  # the others read
+    with pytest.raises(QueryError, match=r"table staging cannot be read: .*unfinished"):
+        catalog.query("SELECT count(*) FROM staging", run_id="in-place")
     run_staging(ctx)  # what a resumed run does: the stage again, from its start
     clean = _rows_of(_project(tmp_path / "clean"), one_pass=True, monkeypatch=monkeypatch)
     again = _tables(ctx)
