@@ -221,7 +221,9 @@ class AthenaSqlEngine(SqlEngine):
         positions: str | None = None,
     ) -> QueryStats:
         """One CTAS over the whole raw table: Athena spreads it over its own workers, and its
-        raw table is a copy in S3 (a Lambda per item wrote it), so there is no file to skip."""
+        raw table is a copy in S3 (a Lambda per item wrote it), so there is no file to skip, and
+        no line either (`positions` is for engines that can read single lines; Athena scans and
+        bills the raw table's bytes whatever the statement joins it to)."""
         return self.materialize(target, sql, inputs, sql_name=sql_name, valid_json=valid_json)
 
     def _partitioned(self, target: TableRef, select: str, sql_name: str) -> tuple[int | None, int]:

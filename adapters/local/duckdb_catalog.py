@@ -53,9 +53,6 @@ class DuckDBCatalog(Catalog):
             "schema_json VARCHAR, updated_at DOUBLE)"
         )
 
-    def _glob(self, location: str) -> str:
-        return str(resolve_key(self.root, location) / "**" / "*.parquet").replace("'", "''")
-
     @staticmethod
     def _empty_select(conn: duckdb.DuckDBPyConnection, schema: pa.Schema) -> str:
         conn.register("__schema", schema.empty_table())

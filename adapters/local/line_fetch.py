@@ -8,8 +8,9 @@ adapters/local/line_items.py); a wanted line is then one short read from its blo
 
 The offsets are trusted only when they add up to the file's size (with or without a final
 newline), so a reader that dropped or changed bytes (a byte-order mark, say) leaves the file
-to be read whole as before; the file's size and modification time are checked before each
-reading (`InPlace.check`), as for every reading in place.
+to be read whole as before; the file's size and modification time are checked after each
+reading (`InPlace.check`: the same file before and while it was read), as for every reading
+in place.
 """
 
 from __future__ import annotations
