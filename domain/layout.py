@@ -126,6 +126,16 @@ class RunLayout:
         """The items still to ingest, as a JSON list a Step Functions Map reads."""
         return f"{self.run_prefix}ingest/pending-{round_number}.json"
 
+    @property
+    def batch_slices_prefix(self) -> str:
+        return f"{self.run_prefix}batches/slices/"
+
+    def batch_slices_key(self, batch: int) -> str:
+        """Where batch `batch`'s rows are in the features table (services/batch_slices.py): one
+        small object per batch, so a task reads its own and not every batch's. Intermediate:
+        cleanup removes them with the features table they point into."""
+        return f"{self.batch_slices_prefix}batch={batch_label(batch)}.json"
+
     def batch_pending_key(self, round_number: int) -> str:
         """The batches still to predict when a run resumes, as a JSON list a Map reads."""
         return f"{self.run_prefix}batches/pending-{round_number}.json"

@@ -1,9 +1,37 @@
-"""The batch manifest: which batches exist and how many rows each must produce."""
+"""The batch manifest: which batches exist, how many rows each must produce, and whether their
+rows were copied out (the scoring table's partitions) or are slices of the features table."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class RowGroupSlice:
+    """Scoring rows `start` to `stop` (counted among the row group's rows without a label, in
+    file order) of row group `row_group` of the features file `key`. `size` and `rows` are the
+    file's bytes and the group's rows when the batch was planned: the task checks them."""
+
+    key: str
+    size: int
+    row_group: int
+    rows: int
+    start: int
+    stop: int
+
+    @property
+    def scoring_rows(self) -> int:
+        return self.stop - self.start
+
+
+def slices_to_bytes(slices: Sequence[RowGroupSlice]) -> bytes:
+    return json.dumps([asdict(s) for s in slices]).encode()
+
+
+def slices_from_bytes(data: bytes) -> tuple[RowGroupSlice, ...]:
+    return tuple(RowGroupSlice(**s) for s in json.loads(data))
 
 
 @dataclass(frozen=True)
@@ -17,6 +45,9 @@ class Manifest:
     run_id: str
     rows_per_batch: int
     batches: tuple[BatchEntry, ...]
+    # True: each batch's rows are slices of the features table's row groups, listed in the
+    # batch's own object (RunLayout.batch_slices_key). False: its partition of the scoring table.
+    sliced: bool = False
 
     @property
     def total_rows(self) -> int:
@@ -33,6 +64,7 @@ class Manifest:
             "run_id": self.run_id,
             "rows_per_batch": self.rows_per_batch,
             "total_rows": self.total_rows,
+            "sliced": self.sliced,
             # One item per batch: the Step Functions map stage iterates this list as is.
             "batches": [{"batch": b.batch, "rows": b.rows} for b in self.batches],
         }
@@ -48,4 +80,5 @@ class Manifest:
             run_id=payload["run_id"],
             rows_per_batch=payload["rows_per_batch"],
             batches=tuple(BatchEntry(int(b["batch"]), int(b["rows"])) for b in payload["batches"]),
+            sliced=bool(payload.get("sliced", False)),
         )

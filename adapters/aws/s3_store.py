@@ -85,6 +85,20 @@ class S3ObjectStore(ObjectStore):
                 raise KeyError(key) from None
             raise
 
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        # An HTTP byte range is inclusive at both ends; S3 stops it at the object's end.
+        byte_range = f"bytes={start}-{start + length - 1}"
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), Range=byte_range)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            if error_code(exc) in ("InvalidRange", "416"):
+                return b""  # the range starts at or past the object's end
+            raise
+
     def get_versioned(self, key: str) -> tuple[bytes, str]:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))

@@ -88,6 +88,14 @@ class FilesystemObjectStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError):
             raise KeyError(key) from None
 
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        try:
+            with self._path(key).open("rb") as file:
+                file.seek(start)
+                return file.read(length)
+        except (FileNotFoundError, IsADirectoryError):
+            raise KeyError(key) from None
+
     def get_versioned(self, key: str) -> tuple[bytes, str]:
         data = self.get(key)
         return data, _version(data)

@@ -31,6 +31,11 @@ class ObjectStore(abc.ABC):
         """The object's bytes; KeyError if there is none."""
 
     @abc.abstractmethod
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        """`length` bytes of the object from `start` (fewer at its end); KeyError if there is
+        none. For reading a Parquet file's footer and row groups without the whole file."""
+
+    @abc.abstractmethod
     def get_versioned(self, key: str) -> tuple[bytes, str]:
         """The object's bytes and a tag that changes whenever it is replaced; KeyError if none."""
 

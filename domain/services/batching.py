@@ -1,12 +1,14 @@
-"""Batch planning: the row count decides the number of batches; each batch gets its own files.
+"""Batch planning: the row count decides the number of batches; the manifest says where each
+batch's rows are.
 
-The scoring rows are written partitioned by batch, so a prediction task reads exactly
-its own rows and nothing else (no scan of the whole table per task). A row's batch is a hash
+Where the features table's footers count the rows to score per row group, a batch is a list of
+slices of those row groups (services/batch_slices.py): no copy, a task reads only its groups.
+Otherwise the scoring rows are copied, partitioned by batch, so a task still reads exactly its
+own rows and nothing else (no scan of the whole table per task). There a row's batch is a hash
 of its id modulo the number of batches: no sort of all the ids (a global row_number over
 hundreds of millions of rows is what a distributed engine does worst), the same batch for the
 same id however the engine splits its work, and batches within a few percent of each other
-in size (the manifest records each one's exact count).
-"""
+in size (the manifest records each one's exact count)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from domain.errors import StageError
 from domain.fan_out import FanOut, write_fan_out
 from domain.layout import BATCH_DIGITS
 from domain.manifest import BatchEntry, Manifest
+from domain.services.batch_slices import plan_slices, write_slices
 from domain.spec import BatchSection
 
 
@@ -70,21 +73,13 @@ def run_batch_planning(ctx: RunContext) -> dict[str, Any]:
     )
     per_batch = plan_rows_per_batch(rows, ctx.spec.batches)
     planned = math.ceil(rows / per_batch) if rows else 0
-    entries: list[BatchEntry] = []
-    if rows:
-        engine.materialize(
-            layout.scoring,
-            scoring_sql(ctx.id_column, ctx.label, planned),
-            features,
-            sql_name="batch planning",
-        )
-        counts = engine.query(
-            "SELECT batch, count(*) AS n FROM {{ scoring }} GROUP BY batch ORDER BY batch",
-            {"scoring": layout.scoring},
-            sql_name="batch planning",
-        ).to_pylist()
-        entries = [BatchEntry(int(c["batch"]), int(c["n"])) for c in counts]
-    manifest = Manifest(ctx.run_id, per_batch, tuple(entries))
+    sliced = plan_slices(ctx.ports.store, layout.features.location, ctx.label, rows, planned) if rows else None
+    if sliced is not None:
+        write_slices(ctx.ports.store, layout.batch_slices_key, sliced)
+        entries = [BatchEntry(b, sum(s.scoring_rows for s in slices)) for b, slices in enumerate(sliced)]
+    else:
+        entries = _copy_scoring_rows(ctx, planned) if rows else []
+    manifest = Manifest(ctx.run_id, per_batch, tuple(entries), sliced=sliced is not None)
     # A bucket no id hashed to is no batch at all (possible only for tiny data).
     if manifest.total_rows != rows or len(entries) > planned or any(e.rows == 0 for e in entries):
         raise StageError(
@@ -95,7 +90,30 @@ def run_batch_planning(ctx: RunContext) -> dict[str, Any]:
     ctx.ports.store.put(layout.batch_items_key, manifest.items_bytes())
     ctx.ports.store.put(layout.manifest_key, manifest.to_bytes())
     largest = max((e.rows for e in entries), default=0)
-    return {"scoring_rows": rows, "batches": len(entries), "rows_per_batch": largest}
+    return {
+        "scoring_rows": rows,
+        "batches": len(entries),
+        "rows_per_batch": largest,
+        # How tasks find their rows: slices of the features table, or a copy partitioned by batch.
+        "batch_rows": "features row groups" if sliced is not None else "scoring copy",
+    }
+
+
+def _copy_scoring_rows(ctx: RunContext, batches: int) -> list[BatchEntry]:
+    """The rows to score copied into the scoring table, partitioned by batch; its batches."""
+    layout, engine = ctx.layout, ctx.ports.engine
+    engine.materialize(
+        layout.scoring,
+        scoring_sql(ctx.id_column, ctx.label, batches),
+        {"features": layout.features},
+        sql_name="batch planning",
+    )
+    counts = engine.query(
+        "SELECT batch, count(*) AS n FROM {{ scoring }} GROUP BY batch ORDER BY batch",
+        {"scoring": layout.scoring},
+        sql_name="batch planning",
+    ).to_pylist()
+    return [BatchEntry(int(c["batch"]), int(c["n"])) for c in counts]
 
 
 def load_manifest(ctx: RunContext) -> Manifest:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from domain.context import RunContext
+from domain.context import Ports, RunContext
 from domain.layout import RunLayout, results_prefix
 from domain.ports.sql_engine import TableRef
 from domain.services.publication import follow_pointer, protected_locations, published_runs
@@ -32,7 +33,7 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
             continue
         # Marked abandoned only once its data is gone: a pre-cleanup that fails halfway leaves
         # the run to the next one.
-        removed += remove_tables(ctx.ports, RunLayout(run_id, table).intermediate_tables, protected)
+        removed += remove_intermediates(ctx.ports, RunLayout(run_id, table), protected)
         state.status = "ABANDONED"
         run_store.save(state)
         abandoned.append(run_id)
@@ -46,7 +47,7 @@ def run_pre_cleanup(ctx: RunContext) -> dict[str, Any]:
         if folder.startswith("run_id=") and folder.removeprefix("run_id=") not in keep
     ]
     removed += remove_tables(ctx.ports, unpublished, protected)
-    removed += remove_tables(ctx.ports, ctx.layout.intermediate_tables, protected)  # a reused run id starts clean
+    removed += remove_intermediates(ctx.ports, ctx.layout, protected)  # a reused run id starts clean
     return {
         "abandoned_runs": abandoned,
         "objects_deleted": removed.objects + interrupted,
@@ -60,10 +61,15 @@ def run_cleanup(ctx: RunContext) -> dict[str, Any]:
     sizes = table_sizes(ctx, [*ctx.layout.intermediate_tables, ctx.layout.rejects])
     if ctx.spec.output.keep_intermediates:
         return {"objects_deleted": 0, "tables_dropped": 0, "kept": True, **sizes}
-    removed = remove_tables(
-        ctx.ports, ctx.layout.intermediate_tables, protected_locations(ctx.ports, ctx.spec.output.table)
-    )
+    removed = remove_intermediates(ctx.ports, ctx.layout, protected_locations(ctx.ports, ctx.spec.output.table))
     return {"objects_deleted": removed.objects, "tables_dropped": removed.tables, **sizes}
+
+
+def remove_intermediates(ports: Ports, layout: RunLayout, protected: Collection[str]) -> Removed:
+    """A run's intermediate tables, and the batch slices that point into its features table."""
+    removed = remove_tables(ports, layout.intermediate_tables, protected)
+    removed.objects += ports.store.delete_prefix(layout.batch_slices_prefix)
+    return removed
 
 
 def table_sizes(ctx: RunContext, tables: list[TableRef]) -> dict[str, dict[str, int]]:

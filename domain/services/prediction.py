@@ -16,12 +16,18 @@ import pyarrow.parquet as pq
 from domain.context import RunContext
 from domain.errors import SchemaMismatchError, VerificationError
 from domain.layout import is_data_key
+from domain.manifest import Manifest, slices_from_bytes
 from domain.ml.model import TrainedModel
+from domain.services.batch_slices import read_slices
 from domain.services.batching import load_manifest
 
 
-def read_batch(ctx: RunContext, batch: int) -> pa.Table:
+def read_batch(ctx: RunContext, manifest: Manifest, batch: int) -> pa.Table:
+    """The batch's rows: slices of the features table's row groups, or its scoring partition."""
     store = ctx.ports.store
+    if manifest.sliced:
+        slices = slices_from_bytes(store.get(ctx.layout.batch_slices_key(batch)))
+        return read_slices(store, slices, ctx.label, where=f"batch {batch}")
     objects = [o for o in store.list(ctx.layout.scoring_batch_prefix(batch)) if is_data_key(o.key)]
     tables = [pq.read_table(io.BytesIO(store.get(o.key))) for o in objects]
     if not tables:
@@ -41,9 +47,10 @@ def run_prediction_batch(ctx: RunContext, batch: int, elapsed: Callable[[], floa
         # Done earlier in this run: on AWS a resumed execution's Map starts every batch's task
         # again; the local orchestrator does not even start it.
         return {"batch": batch, "rows": marked, "skipped": True}
-    expected = load_manifest(ctx).entry(batch).rows
+    manifest = load_manifest(ctx)
+    expected = manifest.entry(batch).rows
     model = TrainedModel.from_bytes(store.get(layout.model_key))
-    table = read_batch(ctx, batch)
+    table = read_batch(ctx, manifest, batch)
     model.features.check(table.schema, {ctx.id_column, ctx.label, "batch"}, where=f"batch {batch}")
     if table.num_rows != expected:
         raise VerificationError(f"batch {batch}: {table.num_rows} scoring rows, the manifest expects {expected}")

@@ -69,6 +69,9 @@ class FakeObjectStore(ObjectStore):
     def get(self, key: str) -> bytes:
         return self.objects[key]
 
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        return self.objects[key][start : start + length]
+
     def exists(self, key: str) -> bool:
         return key in self.objects
 

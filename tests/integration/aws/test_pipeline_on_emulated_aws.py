@@ -140,6 +140,8 @@ def test_the_pipeline_runs_through_its_lambdas_and_tasks_on_emulated_aws(
     state = json.loads(s3_store.get(f"runs/{RUN}/run.json"))
     assert state["status"] == "SUCCEEDED"
     assert all(record["attempts"] == 1 for record in state["stages"].values())
+    # The tasks read their rows from the features table's row groups in ranged S3 reads.
+    assert state["stages"]["batch_planning"]["report"]["batch_rows"] == "features row groups"
 
     # The same data through a local run: the same records staged and rejected, the same labels.
     local_spec = tmp_path / "local" / "spec.toml"

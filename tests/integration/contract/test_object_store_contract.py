@@ -29,6 +29,16 @@ def test_put_replaces_and_get_reads(store: ObjectStore) -> None:
         store.get("runs/r1/model/other.json")
 
 
+def test_get_range_reads_part_of_an_object_and_stops_at_its_end(store: ObjectStore) -> None:
+    data = bytes(range(256)) * 4
+    store.put("runs/r1/features/data_0.parquet", data)
+    assert store.get_range("runs/r1/features/data_0.parquet", 10, 20) == data[10:30]
+    assert store.get_range("runs/r1/features/data_0.parquet", 1000, 100) == data[1000:]  # the last 24 bytes
+    assert store.get_range("runs/r1/features/data_0.parquet", 0, 0) == b""
+    with pytest.raises(KeyError):
+        store.get_range("runs/r1/features/data_1.parquet", 0, 10)
+
+
 def test_put_if_absent_writes_only_once(store: ObjectStore) -> None:
     assert store.put_if_absent("runs/_lock.json", b"first")
     assert not store.put_if_absent("runs/_lock.json", b"second")
