@@ -61,6 +61,10 @@ _FARGATE_CPU_MEM = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
 _FARGATE_PRICING = "https://aws.amazon.com/fargate/pricing/"
 _S3_PERF = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html"
 _S3_MPU = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html"
+_S3_LATENCY = (
+    "https://docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performance-best-practices/"
+    "timeouts-and-retries-for-latency-sensitive-applications.html"
+)
 _GLUE_PARTITIONS_API = "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-partitions.html"
 
 # --------------------------------------------------------------------------
@@ -761,6 +765,15 @@ S3_READ_RPS_PER_PREFIX = Limit(
     False,
     _S3_PERF,
     "Athena reads share this limit.",
+)
+S3_SMALL_REQUEST_LATENCY_MS = Limit(
+    "S3 median latency of a small request (under 512 KB)",
+    10,
+    "ms",
+    False,
+    _S3_LATENCY,
+    "'often in the range of tens of milliseconds': 10 ms, the bottom of that range, bounds the "
+    "requests per second a fixed number of threads can make (not a quota; a documented figure).",
 )
 S3_MPU_MIN_PART_MIB = Limit(
     "S3 multipart minimum part size",

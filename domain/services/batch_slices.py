@@ -8,8 +8,12 @@ without reading a row. A task reads the row groups its slices name (ranged reads
 then each group), keeps the rows without a label and takes its slice of them.
 
 Planning gives up (and batch planning copies, as before) when a footer lacks the null count
-(a writer may keep no statistics), a file is no Parquet, or the footers' total disagrees with
-the table's count of rows to score: the slices must hold exactly the rows the copy would.
+(a writer may keep no statistics), a file is no Parquet or gone, or the footers' total
+disagrees with the table's count of rows to score: the slices must hold exactly the rows the
+copy would. A writer's wrong null counts (one Parquet writer has multiplied them by the
+pages) cannot lose rows quietly either: a wrong total falls back to the copy; counts wrong in
+a way that still adds up leave some group with fewer rows to score than planned, which its
+task refuses; and aggregation checks every staged id exactly once before anything is published.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from domain.ports.object_store import ObjectInfo, ObjectStore
 
 # Footers and slice objects are small reads and writes: on S3 each costs a round trip, so a
 # table of thousands of files is read by several threads at once (a Lambda has 900 s in all).
-IO_THREADS = 16
+# No more than boto3's default pool of 10 connections, and far under S3's request rates
+# (tests/unit/test_batch_slices_on_s3_limits.py).
+IO_THREADS = 10
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def _scoring_groups(store: ObjectStore, prefix: str, label: str) -> list[_Scorin
     def footer(info: ObjectInfo) -> pq.FileMetaData | None:
         try:
             return footer_metadata(_fetcher(store, info.key), info.size, store.uri(info.key))
-        except NotParquetError:
+        except (KeyError, NotParquetError):
             return None
 
     with ThreadPoolExecutor(IO_THREADS) as pool:
