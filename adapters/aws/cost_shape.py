@@ -231,6 +231,9 @@ class _Builder:
         return usage
 
     def batch_planning(self) -> AwsUsage:
+        # Priced as the copy into the scoring table: an upper bound. Where the features files'
+        # footers count the rows to score (services/batch_slices.py) the Lambda reads those
+        # footers instead, and nothing here says whether Athena's writer keeps null counts.
         v, t = self.v, self.v.table_bytes
         usage = AwsUsage(rows=v.scoring_rows)
         chunks = max(1, math.ceil(v.batches / MAX_INSERT_PARTITIONS))
