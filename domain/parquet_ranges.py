@@ -28,6 +28,16 @@ class NotParquetError(ValueError):
 
 def footer_metadata(fetch: Fetch, size: int, where: str) -> pq.FileMetaData:
     """The footer of the Parquet file of `size` bytes that `fetch` reads; `where` names it."""
+    return pq.read_metadata(_framed_footer(fetch, size, where))
+
+
+def footer_schema(fetch: Fetch, size: int, where: str) -> pa.Schema:
+    """The file's Arrow schema, as pyarrow reads it from the footer (the Arrow types the
+    writer stored there included)."""
+    return pq.read_schema(_framed_footer(fetch, size, where))
+
+
+def _framed_footer(fetch: Fetch, size: int, where: str) -> pa.BufferReader:
     if size < 12:
         raise NotParquetError(f"{where} is too small to be a Parquet file ({size} bytes)")
     tail = _tail(fetch, size, TAIL_BYTES)
@@ -38,7 +48,8 @@ def footer_metadata(fetch: Fetch, size: int, where: str) -> pq.FileMetaData:
         raise NotParquetError(f"{where}: its footer claims {footer_length} bytes, more than the file holds")
     if footer_length + 8 > len(tail):
         tail = _tail(fetch, size, footer_length + 8)
-    return pq.read_metadata(pa.BufferReader(MAGIC + tail[-(footer_length + 8) :]))
+    # The footer is self-contained: framed by the magic bytes, pyarrow reads it alone.
+    return pa.BufferReader(MAGIC + tail[-(footer_length + 8) :])
 
 
 def _tail(fetch: Fetch, size: int, length: int) -> bytes:

@@ -9,6 +9,7 @@ after verification), so its own table for those results is a different one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -21,7 +22,6 @@ from adapters.aws.athena_ctas import MAX_PARTITIONS_PER_STATEMENT, ctas, insert,
 from adapters.aws.athena_queries import AthenaQueries, Finished
 from adapters.aws.glue_tables import GlueTables
 from adapters.aws.glue_types import hive_columns
-from adapters.aws.parquet_footer import parquet_schema
 from adapters.aws.s3_lines_ingest import S3LinesIngest
 from adapters.aws.s3_store import S3ObjectStore
 from adapters.aws.statement_journal import StatementJournal
@@ -29,6 +29,7 @@ from adapters.shared.lines import RAW_SCHEMA
 from domain.errors import QueryError
 from domain.identifiers import check_identifier
 from domain.layout import is_data_key
+from domain.parquet_ranges import NotParquetError, footer_schema
 from domain.ports.object_store import ObjectInfo
 from domain.ports.sql_engine import IngestItem, QueryStats, SqlEngine, TableRef
 from domain.spec import PLACEHOLDER
@@ -97,7 +98,7 @@ class AthenaSqlEngine(SqlEngine):
         journal_prefix: str | None = None,
         wait_seconds: float | None = None,
     ) -> None:
-        self.glue, self.s3, self.store = glue, s3, store
+        self.glue, self.store = glue, store
         # A Lambda stage waits `wait_seconds` at most and journals its statements to find them
         # again when invoked anew (statement_journal.py); the CLI waits for its queries to end.
         journal = StatementJournal(store, journal_prefix) if journal_prefix else None
@@ -315,8 +316,10 @@ class AthenaSqlEngine(SqlEngine):
             raise QueryError(f"no table at {where} (no Parquet files there)", sql_name=sql_name)
         first = objects[0]
         try:
-            return parquet_schema(self.s3, self.store.bucket, self.store.full_key(first.key), first.size)
-        except ValueError as exc:
+            # The footer alone, in one or two ranged GETs (domain/parquet_ranges.py).
+            fetch = functools.partial(self.store.get_range, first.key)
+            return footer_schema(fetch, first.size, self.store.uri(first.key))
+        except NotParquetError as exc:
             raise QueryError(f"cannot register {where}: {exc}", sql_name=sql_name) from exc
 
     def query(self, sql: str, inputs: Mapping[str, TableRef], *, sql_name: str) -> pa.Table:
