@@ -26,7 +26,14 @@ def read_batch(ctx: RunContext, manifest: Manifest, batch: int) -> pa.Table:
     """The batch's rows: slices of the features table's row groups, or its scoring partition."""
     store = ctx.ports.store
     if manifest.sliced:
-        slices = slices_from_bytes(store.get(ctx.layout.batch_slices_key(batch)))
+        key = ctx.layout.batch_slices_key(batch)
+        try:
+            slices = slices_from_bytes(store.get(key))
+        except KeyError:
+            raise VerificationError(
+                f"batch {batch}: the manifest says its rows are slices of the features table, but "
+                f"{store.uri(key)} is missing; run batch planning again (batchml run --resume)"
+            ) from None
         return read_slices(store, slices, ctx.label, where=f"batch {batch}")
     objects = [o for o in store.list(ctx.layout.scoring_batch_prefix(batch)) if is_data_key(o.key)]
     tables = [pq.read_table(io.BytesIO(store.get(o.key))) for o in objects]

@@ -17,7 +17,7 @@ from domain.ml.training import fit
 from domain.parquet_ranges import RangedFile, footer_metadata, row_group_span
 from domain.services.batch_slices import even_shares, plan_slices, read_slices
 from domain.services.batching import run_batch_planning
-from domain.services.prediction import run_prediction_batch
+from domain.services.prediction import read_batch, run_prediction_batch
 from domain.spec import ModelSection
 from tests.unit.fakes import FakeObjectStore, FakeSqlEngine
 
@@ -202,3 +202,14 @@ def test_a_prediction_task_scores_its_slices(ctx: RunContext, store: FakeObjectS
     assert run_prediction_batch(ctx, 3) == {"batch": 3, "rows": 10}
     out = pq.read_table(io.BytesIO(store.get(ctx.layout.prediction_key(3))))
     assert out.column("id").to_pylist() == (scoring_ids(0, 100) + scoring_ids(100, 50))[30:40]
+
+
+def test_a_task_whose_slices_are_missing_says_so(ctx: RunContext, store: FakeObjectStore) -> None:
+    engine = ctx.ports.engine
+    assert isinstance(engine, FakeSqlEngine)
+    scoring_rows(engine, 100)
+    run_batch_planning(ctx)
+    store.delete(ctx.layout.batch_slices_key(2))
+    manifest = Manifest.from_bytes(store.get(ctx.layout.manifest_key))
+    with pytest.raises(VerificationError, match=r"batch 2: .*batch=00002\.json is missing"):
+        read_batch(ctx, manifest, 2)
