@@ -89,6 +89,10 @@ class RangedFile(io.RawIOBase):
         if length:
             self._spans.append((start, self._fetch(start, length)))
 
+    def release(self) -> None:
+        """Forget the prefetched spans (their bytes were read)."""
+        self._spans.clear()
+
     def readable(self) -> bool:
         return True
 

@@ -37,6 +37,11 @@ from domain.ports.object_store import ObjectInfo, ObjectStore
 # No more than boto3's default pool of 10 connections, and far under S3's request rates
 # (tests/unit/test_batch_slices_on_s3_limits.py).
 IO_THREADS = 10
+# A task holds one of its row groups decoded at a time, whatever share of it the task scores:
+# a writer's row groups larger than this (Athena's can be) are planned as the copy instead, so
+# a task's memory stays bounded by the batch size (the local engine's are at most 122,880 rows,
+# ~20 MB in the example; the Fargate predict task has 2 GiB).
+MAX_GROUP_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -88,26 +93,25 @@ def write_slices(
 def _scoring_groups(store: ObjectStore, prefix: str, label: str) -> list[_ScoringGroup] | None:
     files = [info for info in store.list(prefix) if is_data_key(info.key)]
 
-    def footer(info: ObjectInfo) -> pq.FileMetaData | None:
+    def groups_of(info: ObjectInfo) -> list[_ScoringGroup] | None:
+        # Each file's footer is read and dropped on its thread: only its counts are kept.
         try:
-            return footer_metadata(_fetcher(store, info.key), info.size, store.uri(info.key))
+            metadata = footer_metadata(_fetcher(store, info.key), info.size, store.uri(info.key))
         except (KeyError, NotParquetError):
             return None
+        found: list[_ScoringGroup] = []
+        for index, nulls in enumerate(_label_nulls(metadata, label)):
+            group = metadata.row_group(index)
+            if nulls is None or group.total_byte_size > MAX_GROUP_BYTES:
+                return None
+            found.append(_ScoringGroup(info.key, info.size, index, group.num_rows, nulls))
+        return found
 
     with ThreadPoolExecutor(IO_THREADS) as pool:
-        footers = list(pool.map(footer, files))
-    groups: list[_ScoringGroup] = []
-    for info, metadata in zip(files, footers, strict=True):
-        if metadata is None:
-            return None
-        found = list(_label_nulls(metadata, label))
-        if any(n is None for n in found):
-            return None
-        for index, nulls in enumerate(found):
-            assert nulls is not None
-            rows = metadata.row_group(index).num_rows
-            groups.append(_ScoringGroup(info.key, info.size, index, rows, nulls))
-    return groups
+        per_file = list(pool.map(groups_of, files))
+    if any(found is None for found in per_file):
+        return None
+    return [group for found in per_file if found is not None for group in found]
 
 
 def _label_nulls(metadata: pq.FileMetaData, label: str) -> Iterator[int | None]:
@@ -126,16 +130,19 @@ def _fetcher(store: ObjectStore, key: str) -> Fetch:
 
 
 def read_slices(store: ObjectStore, slices: tuple[RowGroupSlice, ...], label: str, where: str) -> pa.Table:
-    """The rows of `slices`, in order; a VerificationError if a file is not as planned."""
+    """The rows of `slices`, in order; a VerificationError if a file is not as planned. One row
+    group's bytes and decoded columns are held at a time: only the slice's rows are kept."""
     tables: list[pa.Table] = []
-    files: dict[str, tuple[pq.ParquetFile, pq.FileMetaData]] = {}
+    files: dict[str, tuple[pq.ParquetFile, pq.FileMetaData, RangedFile]] = {}
     for piece in slices:
         if piece.key not in files:
-            files[piece.key] = _open(store, piece, [s.row_group for s in slices if s.key == piece.key], where)
-        parquet, metadata = files[piece.key]
+            files[piece.key] = _open(store, piece, where)
+        parquet, metadata, file = files[piece.key]
         if piece.row_group >= metadata.num_row_groups or metadata.row_group(piece.row_group).num_rows != piece.rows:
             raise VerificationError(f"{where}: {store.uri(piece.key)} changed since batch planning")
+        file.prefetch(*row_group_span(metadata, piece.row_group))  # one ranged read for the group
         group = parquet.read_row_group(piece.row_group)
+        file.release()
         # The positions of the rows to score, then only this slice's rows taken (cheaper than
         # filtering every column of the group first: 0.075 against 0.081 s a batch at 10M).
         scoring = pc.indices_nonzero(pc.is_null(group.column(label)))
@@ -150,16 +157,11 @@ def read_slices(store: ObjectStore, slices: tuple[RowGroupSlice, ...], label: st
     return pa.concat_tables(tables)
 
 
-def _open(
-    store: ObjectStore, piece: RowGroupSlice, row_groups: list[int], where: str
-) -> tuple[pq.ParquetFile, pq.FileMetaData]:
+def _open(store: ObjectStore, piece: RowGroupSlice, where: str) -> tuple[pq.ParquetFile, pq.FileMetaData, RangedFile]:
     fetch = _fetcher(store, piece.key)
     try:
         metadata = footer_metadata(fetch, piece.size, store.uri(piece.key))
     except (KeyError, NotParquetError) as exc:
         raise VerificationError(f"{where}: {store.uri(piece.key)} changed since batch planning ({exc})") from exc
     file = RangedFile(fetch, piece.size)
-    for index in row_groups:
-        if index < metadata.num_row_groups:
-            file.prefetch(*row_group_span(metadata, index))
-    return pq.ParquetFile(file, metadata=metadata), metadata
+    return pq.ParquetFile(file, metadata=metadata), metadata, file

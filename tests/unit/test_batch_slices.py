@@ -15,6 +15,7 @@ from domain.errors import VerificationError
 from domain.manifest import Manifest, slices_from_bytes
 from domain.ml.training import fit
 from domain.parquet_ranges import RangedFile, footer_metadata, row_group_span
+from domain.services import batch_slices
 from domain.services.batch_slices import even_shares, plan_slices, read_slices
 from domain.services.batching import run_batch_planning
 from domain.services.prediction import read_batch, run_prediction_batch
@@ -213,3 +214,33 @@ def test_a_task_whose_slices_are_missing_says_so(ctx: RunContext, store: FakeObj
     manifest = Manifest.from_bytes(store.get(ctx.layout.manifest_key))
     with pytest.raises(VerificationError, match=r"batch 2: .*batch=00002\.json is missing"):
         read_batch(ctx, manifest, 2)
+
+
+def test_row_groups_too_large_for_a_task_to_hold_are_planned_as_the_copy(
+    ctx: RunContext, store: FakeObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_slices, "MAX_GROUP_BYTES", 100)  # every group of the fixture is larger
+    assert plan_slices(store, ctx.layout.features.location, "label", 100, 4) is None
+
+
+class CountingStore(FakeObjectStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ranges: list[tuple[str, int, int]] = []
+
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        self.ranges.append((key.rsplit("/", 1)[1], start, length))
+        return super().get_range(key, start, length)
+
+
+def test_a_task_reads_each_file_s_footer_once_and_each_row_group_in_one_ranged_read(ctx: RunContext) -> None:
+    store = CountingStore()
+    prefix = ctx.layout.features.location
+    store.put(prefix + "data_0.parquet", features_file(0, 100, group_rows=30))
+    store.put(prefix + "data_1.parquet", features_file(100, 50, group_rows=50))
+    sliced = plan_slices(store, prefix, "label", 100, 1)
+    assert sliced is not None
+    store.ranges.clear()
+    assert read_slices(store, sliced[0], "label", "batch 0").num_rows == 100
+    files = [name for name, _start, _length in store.ranges]
+    assert files == ["data_0.parquet"] * 5 + ["data_1.parquet"] * 2  # a footer, then its 4 and 1 groups
