@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import sys
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.context import ForkServerContext
 
 from adapters.local.parent_death import START_FAILED_EXIT_CODE, START_FAILED_MARK, die_with_parent
@@ -37,12 +39,35 @@ _stop_lock = threading.Lock()
 _pending_stop: threading.Thread | None = None
 
 
+# Reading a task's exit code from the fork server is not thread-safe in the standard library:
+# `Process.start()` polls every other running child (multiprocessing.process._cleanup), and
+# when that poll and the child's own `join()` read the same exit code at once, the loser
+# reads end-of-file and reports exit code 255 for a task that succeeded (CPython gh-130895,
+# its fix PR #131440 still open). Two batch threads met it in about 1 task in 80
+# (tests/integration/test_task_runner_contract.py). So a task is started, and its ended
+# process reaped, only under this lock; the waiting for it happens outside, on its sentinel.
+_reap_lock = threading.Lock()
+
+
+# The server arms Linux's parent-death signal (forkserver_guard), which follows the *thread*
+# that started it: a server started by a batch thread was killed when that thread ended, and
+# the next task met a dying server. So the server is always started from this one thread,
+# which lives as long as the process.
+_starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forkserver-start")
+
+
 def _await_pending_stop() -> None:
     """Wait for a stop `release` began (0.3 s at most) so the next task gets a fresh server."""
     with _stop_lock:
         pending = _pending_stop
     if pending is not None:
         pending.join()
+
+
+def _ensure_server() -> None:
+    """A running fork server, started (if it is not) from the long-lived starter thread."""
+    _await_pending_stop()
+    _starter.submit(multiprocessing.forkserver.ensure_running).result()
 
 
 def _child(entry: str, argv: list[str], env: dict[str, str], output: str) -> None:
@@ -117,8 +142,7 @@ class ForkServerTaskRunner(TaskRunner):
     def prepare(self) -> None:
         """Start the server now: it imports the task code (1.5 s, mostly scikit-learn) while the
         run's first stages work, instead of when the first task is due."""
-        _await_pending_stop()
-        multiprocessing.forkserver.ensure_running()
+        _ensure_server()
 
     def release(self) -> None:
         """Stop the fork server; the next task starts a new one. The standard library has no
@@ -141,17 +165,21 @@ class ForkServerTaskRunner(TaskRunner):
 
     def run(self, task: TaskSpec, timeout_seconds: float) -> TaskOutcome:
         started = time.perf_counter()
-        _await_pending_stop()
+        _ensure_server()
         env = {**self.env, **self.role_env.get(task.role, {}), **task.env}
         with tempfile.NamedTemporaryFile(prefix="batchml-task-", suffix=".log") as output:
             process = self._context.Process(
                 target=_child, args=(self.entry, [*self.args, *task.arguments()], env, output.name), daemon=True
             )
-            process.start()
-            process.join(timeout_seconds)
-            if process.is_alive():
+            with _reap_lock:
+                process.start()
+            ended = multiprocessing.connection.wait([process.sentinel], timeout_seconds)
+            if not ended:
                 process.kill()
+                multiprocessing.connection.wait([process.sentinel])
+            with _reap_lock:
                 process.join()
+            if not ended:
                 seconds = time.perf_counter() - started
                 return TaskOutcome(task.task_id, False, None, f"timed out after {timeout_seconds:g}s", seconds)
             text = open(output.name, encoding="utf-8", errors="replace").read()[-65536:]  # noqa: SIM115
