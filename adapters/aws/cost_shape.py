@@ -297,7 +297,8 @@ class _Builder:
         queries = [
             ("aggregation", t["staging"] + labels + t["predictions"], 0.85),
             ("prediction counts", round(v.scoring_rows * ID_BYTES.value), 0.05),
-            ("result checks", round(2 * v.staged_rows * ID_BYTES.value), 0.1),
+            # The results' value_source counted (verify_results): one column, at most an id's bytes a row.
+            ("result checks", round(v.staged_rows * ID_BYTES.value), 0.1),
         ]
         self.sql_stage("aggregation", usage, queries, written=t["results"])
         return usage

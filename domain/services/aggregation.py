@@ -185,7 +185,7 @@ def run_aggregation(ctx: RunContext) -> dict[str, Any]:
     boundaries = pass_boundaries(id_sample(ctx, int(staged)), int(staged))
     sql = final_sql(ctx, card, has_predictions=bool(manifest.batches), boundaries=boundaries)
     stats = engine.materialize(layout.results, sql, inputs, sql_name="aggregation")
-    report = verify_results(ctx)
+    report = verify_results(ctx, int(staged))
     report["bytes_scanned"] = stats.bytes_scanned
     report["model_version"] = card["model_version"]
     report["passes"] = len(boundaries) + 1
@@ -193,26 +193,26 @@ def run_aggregation(ctx: RunContext) -> dict[str, Any]:
     return report
 
 
-def verify_results(ctx: RunContext) -> dict[str, Any]:
-    """The values against staging: every staged id, each exactly once (the values' ids come
-    from staging, so equal counts mean the same ids)."""
-    layout, engine, id_col = ctx.layout, ctx.ports.engine, ctx.id_column
-    inputs = {"results": layout.results, "staging": layout.staging}
-    row = engine.query(
-        f"SELECT (SELECT count(*) FROM {{{{ results }}}}) AS n, "
-        f"(SELECT count(DISTINCT {id_col}) FROM {{{{ results }}}}) AS ids, "
-        f"(SELECT count(*) FROM {{{{ staging }}}}) AS staged",
-        inputs,
-        sql_name="aggregation check",
-    ).to_pylist()[0]
-    if not (row["n"] == row["ids"] == row["staged"]):
-        raise VerificationError(
-            f"results hold {row['n']} rows and {row['ids']} distinct ids for {row['staged']} staged "
-            "records; nothing published"
-        )
-    sources = engine.query(
+def verify_results(ctx: RunContext, staged: int) -> dict[str, Any]:
+    """The values against staging (`staged` rows): every staged id, each exactly once.
+
+    Equal row counts prove it, with no count of distinct ids (1.0-1.5 s at 10M rows):
+    final_sql takes each staged row once (its id ranges cut the staged ids, which staging
+    proved distinct and never NULL, into disjoint ranges that cover them all) and LEFT JOINs
+    it to the values, which gives each staged row at least one result row. So no staged id can
+    be missing, and any id valued twice (a label and a prediction, a row scored in two
+    batches) makes more result rows than staged ones
+    (tests/integration/test_aggregation_passes.py)."""
+    sources = ctx.ports.engine.query(
         "SELECT value_source, count(*) AS n FROM {{ results }} GROUP BY value_source ORDER BY value_source",
-        inputs,
+        {"results": ctx.layout.results},
         sql_name="aggregation check",
     ).to_pylist()
-    return {"result_rows": int(row["n"]), "by_source": {s["value_source"]: int(s["n"]) for s in sources}}
+    by_source = {s["value_source"]: int(s["n"]) for s in sources}
+    rows = sum(by_source.values())
+    if rows != staged:
+        raise VerificationError(
+            f"results hold {rows} rows for {staged} staged records (each staged id must be there exactly once); "
+            "nothing published"
+        )
+    return {"result_rows": rows, "by_source": by_source}
