@@ -539,6 +539,25 @@ class DuckDBSqlEngine(SqlEngine):
             conn.register("__without_id", without_id)
             return int(self._write(conn, f"{staged}SELECT * FROM __without_id", index, sql_name) or 0)
 
+    def ids_are_line_ids(self, target: TableRef, column: str) -> bool:
+        """Every part's rows, excluded ones too, compared with their hidden line id: 0.26 s at
+        10M rows, where counting the distinct ids took 0.8-1.0 s. Any row that differs (an id
+        the SELECT rewrote, cast or left NULL) answers False: the caller then counts."""
+        folder = resolve_key(self.root, target.location)
+        parts = sorted(str(p) for p in folder.glob("*.parquet"))
+        if not parts or not (folder / ITEMS).exists():
+            return False  # not written by stage_lines
+        differing = (
+            f"SELECT count(*) FROM read_parquet([{', '.join(quote(p) for p in parts)}]) "
+            f'WHERE CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR) IS DISTINCT FROM {DOC_ID}'
+        )
+        try:
+            with self._connection([target]) as conn:
+                row = self._run(conn, differing, "staging check").fetchone()
+        except QueryError:
+            return False
+        return row is not None and int(row[0]) == 0
+
     def exclude_lines(self, target: TableRef, positions: TableRef) -> None:
         """The rows of the lines `positions` lists (source_file, line_number) left out of
         `target`, a table stage_lines wrote: their list written beside its parts, then the

@@ -197,6 +197,13 @@ class SqlEngine(abc.ABC):
         does not, nothing was written, and the caller runs the statements one by one."""
         return None
 
+    def ids_are_line_ids(self, target: TableRef, column: str) -> bool:
+        """Whether every row `stage_lines` wrote to `target` holds in `column`, read as text, the
+        id its line holds (the line index's `doc_id`). The rows `exclude_lines` keeps, one per
+        line id seen first, then have distinct ids, never NULL, with no count of distinct ids.
+        False (the default): not known, and the caller counts them."""
+        return False
+
     def exclude_lines(self, target: TableRef, positions: TableRef) -> None:
         """Leave out of `target` (written by `stage_lines`) the rows of the lines `positions`
         (source_file, line_number) lists, and make it readable."""

@@ -209,7 +209,7 @@ def stage_records(ctx: RunContext, source: IngestStats) -> dict[str, Any]:
         _check_rows_for_every_record(ctx)
         engine.exclude_lines(layout.staging, layout.rejected_lines)
         staged = one_pass[1]
-    counts = _counts(ctx)
+    counts = _counts(ctx, one_pass=one_pass is not None)
     _reconcile(ctx, source.lines, counts)
     scanned = (index, classified, rejects, staged)
     report: dict[str, Any] = {
@@ -267,7 +267,10 @@ def _check_line_index(ctx: RunContext, rows: int | None, lines: int) -> None:
     )
 
 
-def _counts(ctx: RunContext) -> dict[str, Any]:
+def _counts(ctx: RunContext, *, one_pass: bool) -> dict[str, Any]:
+    """Staged rows, their distinct ids and the rejects by reason. In one pass, staged ids that
+    are their lines' ids are distinct by construction (SqlEngine.ids_are_line_ids): the
+    duplicate search kept one line per id. Otherwise they are counted."""
     layout, engine, id_col = ctx.layout, ctx.ports.engine, ctx.id_column
     inputs = {"staging": layout.staging, "rejects": layout.rejects}
     columns = engine.query("SELECT * FROM {{ staging }} LIMIT 0", inputs, sql_name="staging check").schema.names
@@ -276,11 +279,16 @@ def _counts(ctx: RunContext) -> dict[str, Any]:
             "staging",
             f"{ctx.spec.sql.staging} must return the id column {id_col!r}; it returns {columns}",
         )
-    row = engine.query(
-        f"SELECT count(*) AS staged, count(DISTINCT {id_col}) AS ids FROM {{{{ staging }}}}",
-        inputs,
-        sql_name="staging check",
-    ).to_pylist()[0]
+    if one_pass and engine.ids_are_line_ids(layout.staging, id_col):
+        staged = engine.query("SELECT count(*) AS n FROM {{ staging }}", inputs, sql_name="staging check")
+        row = {"staged": staged.to_pylist()[0]["n"]}
+        row["ids"] = row["staged"]
+    else:
+        row = engine.query(
+            f"SELECT count(*) AS staged, count(DISTINCT {id_col}) AS ids FROM {{{{ staging }}}}",
+            inputs,
+            sql_name="staging check",
+        ).to_pylist()[0]
     reasons = engine.query(
         "SELECT reason_code, count(*) AS n FROM {{ rejects }} GROUP BY reason_code ORDER BY reason_code",
         inputs,

@@ -130,6 +130,55 @@ def test_a_select_that_drops_records_is_told_in_one_pass(tmp_path: Path, monkeyp
     assert once == [True]
 
 
+def _distinct_counts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements of staging that count distinct ids, as they run."""
+    counted: list[str] = []
+    query = DuckDBSqlEngine.query
+
+    def spy(self: DuckDBSqlEngine, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if "DISTINCT" in sql.upper() and "count(" in sql:
+            counted.append(sql)
+        return query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDBSqlEngine, "query", spy)
+    return counted
+
+
+def test_ids_that_are_their_lines_ids_are_distinct_without_counting_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The duplicate search keeps one line per id: staged ids equal to their lines' ids need
+    no count of distinct ids (0.8-1.0 s at 10M rows)."""
+    ctx = staging_context(_project(tmp_path / "p"))
+    counted = _distinct_counts(monkeypatch)
+    assert run_staging(ctx)["staged_rows"] == 500
+    assert ctx.ports.engine.ids_are_line_ids(ctx.layout.staging, "listing_id")
+    assert counted == []
+
+
+@pytest.mark.parametrize(
+    ("id_sql", "told"),
+    [
+        ("substr(json_extract_scalar(line, '$.listing_id'), 1, 4)", "returned 500 rows but only 2 distinct"),
+        (
+            "CASE WHEN line_number < 3 THEN NULL ELSE json_extract_scalar(line, '$.listing_id') END",
+            "and 4 rows with a NULL 'listing_id'",
+        ),
+    ],
+)
+def test_ids_the_select_rewrites_are_counted_and_repeats_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, id_sql: str, told: str
+) -> None:
+    project = _project(tmp_path / "p")
+    (project / "staging.sql").write_text(f"SELECT {id_sql} AS listing_id, line_number FROM {{{{ source }}}}")
+    once, counted = _staged_once(monkeypatch), _distinct_counts(monkeypatch)
+    ctx = staging_context(project)
+    with pytest.raises(StageError, match=told):
+        run_staging(ctx)
+    assert once == [True] and len(counted) == 1
+    assert not ctx.ports.engine.ids_are_line_ids(ctx.layout.staging, "listing_id")
+
+
 def test_staging_cut_short_before_its_exclusions_leaves_a_table_no_one_reads_and_runs_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
