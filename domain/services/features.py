@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.context import RunContext
 from domain.errors import StageError
+from domain.sql_lineage import keeps_source_ids
 
 
 def training_rows_sql(label: str) -> str:
@@ -34,9 +35,11 @@ def run_features(ctx: RunContext) -> dict[str, Any]:
             f"{spec.sql.features} must return the id column {ctx.id_column!r} and the label "
             f"{ctx.label!r}; missing {missing} (it returns {columns.names})",
         )
+    # A SELECT that keeps staging's (distinct) ids, row by row, cannot repeat one: no need to count them.
+    kept = keeps_source_ids(spec.sql.features_sql, "staging", ctx.id_column)
+    ids = "count(*)" if kept else f"count(DISTINCT {ctx.id_column})"
     row = engine.query(
-        f"SELECT count(*) AS n, count(DISTINCT {ctx.id_column}) AS ids, count({ctx.label}) AS labelled "
-        "FROM {{ features }}",
+        f"SELECT count(*) AS n, {ids} AS ids, count({ctx.label}) AS labelled FROM {{{{ features }}}}",
         inputs,
         sql_name="features check",
     ).to_pylist()[0]
