@@ -197,6 +197,19 @@ def test_resume_skips_finished_stages_and_batches(ctx: RunContext) -> None:
     assert skipped == ["pre_cleanup", "staging", "features", "training", "batch_planning", "results_table"]
 
 
+def test_a_resumed_run_with_no_task_left_starts_no_task_server(ctx: RunContext) -> None:
+    """Warming the runner up costs a fork server's imports (1.5 s of a core, 0.26 GB): a run
+    resumed after its last batch has no task to give it."""
+    runner = FakeTaskRunner()
+    once = {"default": {"max_attempts": 1}}
+    orchestrator, _ = orchestrate(ctx, runner, retry=once, failing_stage=("aggregation", [ValueError("bad")]))
+    assert orchestrator.execute(start_run(ctx, time.time())).status == "FAILED"
+    runner.log.clear()
+    resumed, _ = orchestrate(ctx, runner)
+    assert resumed.execute(start_run(ctx, time.time(), resume=True)).status == "SUCCEEDED"
+    assert "<prepare>" not in runner.log
+
+
 def test_a_function_stage_that_times_out_has_its_statements_stopped(ctx: RunContext) -> None:
     """A thread cannot be killed, but the engine's statements can: a timed-out stage must not go
     on writing where the run's next attempt or resume will write."""
