@@ -77,14 +77,17 @@ class LocalOrchestrator:
             stages = self.graph.stages
             tasks = [i for i, s in enumerate(stages) if s.kind is not StageKind.FUNCTION]
             last_task = max(tasks, default=-1)
-            # Warm the runner up with the run: a fork server imports scikit-learn and LightGBM
-            # (about 1.5 s of one core) while staging runs. Started one stage ahead instead,
-            # a 1M-row run's training waited for it (features take 1.5 s there): whole 1M runs
-            # took 10.8-11.8 s against 11.5-12.0 (interleaved). It adds 0.26 GB to staging's
-            # peak (1.03 GB at 10M rows), still under the prediction stage's (1.36 GB).
-            if any(not state.stage_done(stages[i].name) for i in tasks):  # a resumed run may have none left
-                self.runner.prepare()
+            # Warm the runner up one stage ahead of the first task: a fork server then imports
+            # scikit-learn while features run, not while staging does, when memory peaks
+            # (started with the run, it added 0.26 GB to staging's 10M-row peak). Started with
+            # the run, it also slowed staging: 6.2-6.3 s against 4.3-5.3 at 1M rows and 39.4-40.1
+            # s against 37.1-40.2 at 10M in full benchmark runs, though a 1M run's training then
+            # no longer waited for it. A resumed run with no task left starts none.
+            warm_up = max(min(tasks) - 1, 0) if tasks else None
+            tasks_left = any(not state.stage_done(stages[i].name) for i in tasks)
             for i, stage in enumerate(stages):
+                if i == warm_up and tasks_left:
+                    self.runner.prepare()
                 if i > last_task:
                     # No task is left: a warm task server would only hold memory (a fork server
                     # with scikit-learn loaded is ~0.26 GB) through aggregation and publish.
