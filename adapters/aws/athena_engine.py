@@ -326,8 +326,17 @@ class AthenaSqlEngine(SqlEngine):
         return self._select(self._bind(sql, inputs, sql_name), sql_name)
 
     def sample(
-        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+        self,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        rows: int,
+        key: str,
+        seed: int,
+        sql_name: str,
+        population: int | None = None,
     ) -> pa.Table:
+        # One ORDER BY ... LIMIT: it counts nothing first, so `population` is not needed here.
         column = quoted(check_identifier(key, "sample key"))
         # A seeded hash of the key orders the rows the same way on every run, whatever the
         # number of workers Athena uses; the key breaks the (unlikely) ties.

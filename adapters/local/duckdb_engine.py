@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import hashlib
 import json
@@ -620,10 +621,17 @@ class DuckDBSqlEngine(SqlEngine):
             return self._arrow(conn, select, sql_name)
 
     def sample(
-        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+        self,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        rows: int,
+        key: str,
+        seed: int,
+        sql_name: str,
+        population: int | None = None,
     ) -> pa.Table:
         with self._connection(self._used(sql, inputs)) as conn:
             select = self._prepare(conn, sql, inputs, sql_name)
-            return seeded_sample(
-                lambda query: self._arrow(conn, query, sql_name), select, rows=rows, key=key, seed=seed
-            )
+            fetch = functools.partial(self._arrow, conn, sql_name=sql_name)
+            return seeded_sample(fetch, select, rows=rows, key=key, seed=seed, population=population)

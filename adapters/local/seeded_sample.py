@@ -19,18 +19,23 @@ SAMPLE_OVERDRAW = 1.2
 SAMPLE_SPARE_ROWS = 1000
 
 
-def seeded_sample(fetch: Callable[[str], pa.Table], select: str, *, rows: int, key: str, seed: int) -> pa.Table:
+def seeded_sample(
+    fetch: Callable[[str], pa.Table], select: str, *, rows: int, key: str, seed: int, population: int | None = None
+) -> pa.Table:
     """At most `rows` rows of `select` (DuckDB SQL), those with the smallest hash of `key` and
     `seed`, in that order (ties by the key); `fetch` runs a query.
 
     First over the rows whose hash is under a bound that about 1.2x `rows` of the population
-    pass (its size counted first, from the columns its filter reads): one scan. When at least
+    pass (its size `population`, else counted first, from the columns its filter reads): one
+    scan. A wrong `population` changes only the bound, never the sample: too small a bound
+    lets fewer rows through, and the exact query below runs. When at least
     `rows` pass, the `rows` smallest hashes are all among them, so the sample is the one the
     exact query gives (0.38-0.45 s against 0.70-0.83 s for the example's training and drift
     samples at 10M rows, identical)."""
     keyed = f"SELECT *, hash(CAST({key} AS VARCHAR) || {quote(str(seed))}) AS __sample_hash FROM ({select})"
     ordered = f"ORDER BY __sample_hash, {key} LIMIT {int(rows)}"
-    population = int(fetch(f"SELECT count(*) AS n FROM ({select}) AS population").column(0)[0].as_py())
+    if population is None:
+        population = int(fetch(f"SELECT count(*) AS n FROM ({select}) AS population").column(0)[0].as_py())
     share = min(1.0, (rows * SAMPLE_OVERDRAW + SAMPLE_SPARE_ROWS) / max(population, 1))
     bound = min(int(share * 2**64), 2**64 - 1)
     sampled = fetch(

@@ -233,7 +233,17 @@ class SqlEngine(abc.ABC):
 
     @abc.abstractmethod
     def sample(
-        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+        self,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        rows: int,
+        key: str,
+        seed: int,
+        sql_name: str,
+        population: int | None = None,
     ) -> pa.Table:
         """At most `rows` rows of `sql`'s result: a random sample, the same for the same data,
-        `key` (a column identifying rows) and `seed`, whatever the engine's parallelism."""
+        `key` (a column identifying rows) and `seed`, whatever the engine's parallelism.
+        `population`: how many rows `sql` gives, when the caller counted them already (an engine
+        that needs the number then need not count again); the sample is the same either way."""

@@ -63,6 +63,7 @@ def id_sample(ctx: RunContext, staged_rows: int) -> list[Any]:
         key=ctx.id_column,
         seed=ctx.spec.model.seed,
         sql_name="aggregation",
+        population=staged_rows,  # counted by the stage already (0.26 s at 10M rows)
     )
     ids = [i for i in sample.column(0).to_pylist() if i is not None]
     try:

@@ -81,6 +81,27 @@ def test_sample_is_capped_and_repeatable(engine: DuckDBSqlEngine, tmp_path: Path
     assert first.num_rows == 100 and first.equals(again) and not first.equals(other)
 
 
+@pytest.mark.parametrize("population", [1000, 10, 10**9])  # right, far too few, far too many
+def test_a_sample_told_its_population_counts_nothing_and_is_the_same(
+    engine: DuckDBSqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, population: int
+) -> None:
+    write(tmp_path / "in.jsonl", [b'{"id": %d}' % i for i in range(1000)])
+    engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
+    sql = "SELECT line_number FROM {{ raw }}"
+    counted = engine.sample(sql, {"raw": RAW}, rows=100, key="line_number", seed=3, sql_name="t")
+    statements: list[str] = []
+    arrow = engine._arrow
+
+    def spy(conn: object, select: str, sql_name: str) -> object:
+        statements.append(select)
+        return arrow(conn, select, sql_name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_arrow", spy)
+    told = engine.sample(sql, {"raw": RAW}, rows=100, key="line_number", seed=3, sql_name="t", population=population)
+    assert told.equals(counted)
+    assert not any("AS population" in s for s in statements)
+
+
 @pytest.mark.parametrize(
     ("overdraw", "spare", "exact_query"),
     [(1.2, 1000, False), (1.5, 0, False), (0.01, 0, True)],  # all pass; about 150 of 1000; too few

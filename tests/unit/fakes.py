@@ -191,7 +191,15 @@ class FakeSqlEngine(SqlEngine):
         raise AssertionError(f"FakeSqlEngine has no answer for: {sql}")
 
     def sample(
-        self, sql: str, inputs: Mapping[str, TableRef], *, rows: int, key: str, seed: int, sql_name: str
+        self,
+        sql: str,
+        inputs: Mapping[str, TableRef],
+        *,
+        rows: int,
+        key: str,
+        seed: int,
+        sql_name: str,
+        population: int | None = None,
     ) -> pa.Table:
         return self.query(sql, inputs, sql_name=sql_name).slice(0, rows)
 
