@@ -51,9 +51,11 @@ _reap_lock = threading.Lock()
 
 # The server arms Linux's parent-death signal (forkserver_guard), which follows the *thread*
 # that started it: a server started by a batch thread was killed when that thread ended, and
-# the next task met a dying server. So the server is always started from this one thread,
-# which lives as long as the process.
-_starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forkserver-start")
+# the next task met a dying server. So the server is always started from one thread, which
+# lives as long as the process: the starter's. A forked copy of this process inherits the
+# executor without its thread (work given to it would wait forever), so each process makes its own.
+_starter_lock = threading.Lock()
+_starter: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the executor)
 
 
 def _await_pending_stop() -> None:
@@ -66,8 +68,13 @@ def _await_pending_stop() -> None:
 
 def _ensure_server() -> None:
     """A running fork server, started (if it is not) from the long-lived starter thread."""
+    global _starter
     _await_pending_stop()
-    _starter.submit(multiprocessing.forkserver.ensure_running).result()
+    with _starter_lock:
+        if _starter is None or _starter[0] != os.getpid():
+            _starter = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="forkserver-start"))
+        starter = _starter[1]
+    starter.submit(multiprocessing.forkserver.ensure_running).result()
 
 
 def _child(entry: str, argv: list[str], env: dict[str, str], output: str) -> None:

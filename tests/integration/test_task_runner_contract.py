@@ -166,6 +166,29 @@ def test_the_fork_server_outlives_the_thread_whose_task_started_it() -> None:
     assert runner.run(task("ok"), TIMEOUT).succeeded
 
 
+def test_a_forked_copy_of_the_orchestrator_does_not_hang_on_its_first_task() -> None:
+    """The starter thread is not in a forked copy of the process: work given to the executor
+    it inherits would wait forever. Forked, the copy starts its own (the standard library then
+    refuses the server it does not own, as before: an error, not a hang)."""
+    runner = ForkServerTaskRunner("tests.integration.fake_task:main")
+    assert runner.run(task("ok"), TIMEOUT).succeeded  # the starter thread exists now
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        try:
+            runner.run(task("ok"), TIMEOUT)
+        finally:
+            os._exit(0)
+    for _ in range(200):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked copy hung on its first task")
+
+
 def test_release_stops_the_fork_server() -> None:
     import multiprocessing.forkserver
 
