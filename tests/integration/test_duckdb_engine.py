@@ -81,14 +81,8 @@ def test_sample_is_capped_and_repeatable(engine: DuckDBSqlEngine, tmp_path: Path
     assert first.num_rows == 100 and first.equals(again) and not first.equals(other)
 
 
-@pytest.mark.parametrize("population", [1000, 10, 10**9])  # right, far too few, far too many
-def test_a_sample_told_its_population_counts_nothing_and_is_the_same(
-    engine: DuckDBSqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, population: int
-) -> None:
-    write(tmp_path / "in.jsonl", [b'{"id": %d}' % i for i in range(1000)])
-    engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
-    sql = "SELECT line_number FROM {{ raw }}"
-    counted = engine.sample(sql, {"raw": RAW}, rows=100, key="line_number", seed=3, sql_name="t")
+def _statements_run(engine: DuckDBSqlEngine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements the engine fetches results of from now on, in order."""
     statements: list[str] = []
     arrow = engine._arrow
 
@@ -97,6 +91,18 @@ def test_a_sample_told_its_population_counts_nothing_and_is_the_same(
         return arrow(conn, select, sql_name)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "_arrow", spy)
+    return statements
+
+
+@pytest.mark.parametrize("population", [1000, 10, 10**9])  # right, far too few, far too many
+def test_a_sample_told_its_population_counts_nothing_and_is_the_same(
+    engine: DuckDBSqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, population: int
+) -> None:
+    write(tmp_path / "in.jsonl", [b'{"id": %d}' % i for i in range(1000)])
+    engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
+    sql = "SELECT line_number FROM {{ raw }}"
+    counted = engine.sample(sql, {"raw": RAW}, rows=100, key="line_number", seed=3, sql_name="t")
+    statements = _statements_run(engine, monkeypatch)
     told = engine.sample(sql, {"raw": RAW}, rows=100, key="line_number", seed=3, sql_name="t", population=population)
     assert told.equals(counted)
     assert not any("AS population" in s for s in statements)
@@ -121,14 +127,7 @@ def test_sample_is_the_top_n_by_seeded_hash(
     write(tmp_path / "in.jsonl", [b'{"id": %d}' % (i % 300) for i in range(1000)])
     engine.ingest_lines(str(tmp_path / "in.jsonl"), RAW)
     sql = "SELECT CAST(line_number % 300 AS VARCHAR) AS k, line_number FROM {{ raw }}"
-    statements: list[str] = []
-    arrow = engine._arrow
-
-    def spy(conn: object, select: str, sql_name: str) -> object:
-        statements.append(select)
-        return arrow(conn, select, sql_name)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine, "_arrow", spy)
+    statements = _statements_run(engine, monkeypatch)
     sample = engine.sample(sql, {"raw": RAW}, rows=100, key="k", seed=7, sql_name="t")
     assert any(s.startswith("WITH keyed") for s in statements) == exact_query
     plain = engine.query(
