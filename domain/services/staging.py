@@ -279,16 +279,11 @@ def _counts(ctx: RunContext, *, one_pass: bool) -> dict[str, Any]:
             "staging",
             f"{ctx.spec.sql.staging} must return the id column {id_col!r}; it returns {columns}",
         )
-    if one_pass and engine.ids_are_line_ids(layout.staging, id_col):
-        staged = engine.query("SELECT count(*) AS n FROM {{ staging }}", inputs, sql_name="staging check")
-        row = {"staged": staged.to_pylist()[0]["n"]}
-        row["ids"] = row["staged"]
-    else:
-        row = engine.query(
-            f"SELECT count(*) AS staged, count(DISTINCT {id_col}) AS ids FROM {{{{ staging }}}}",
-            inputs,
-            sql_name="staging check",
-        ).to_pylist()[0]
+    proven = one_pass and engine.ids_are_line_ids(layout.staging, id_col)
+    ids = "count(*)" if proven else f"count(DISTINCT {id_col})"
+    row = engine.query(
+        f"SELECT count(*) AS staged, {ids} AS ids FROM {{{{ staging }}}}", inputs, sql_name="staging check"
+    ).to_pylist()[0]
     reasons = engine.query(
         "SELECT reason_code, count(*) AS n FROM {{ rejects }} GROUP BY reason_code ORDER BY reason_code",
         inputs,
